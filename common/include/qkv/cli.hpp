@@ -1,0 +1,79 @@
+#pragma once
+/// @file
+/// The command line every chapter executable shares: `--help`, `--seed N`, `--json`,
+/// `--svg DIR`, plus the sizes a chapter declares with add_size(). Built on CLI11, which
+/// only cli.cpp includes (it is slow to compile).
+///
+/// An unknown flag, a missing or malformed value, or a size outside its range prints a
+/// one-line error and the usage to stderr and makes parse() return exit code 2.
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "qkv/types.hpp"
+
+namespace qkv {
+
+/// The flags every chapter has.
+struct CommonOptions {
+  /// Seeds every random number the chapter draws (`--seed`).
+  std::uint64_t seed = 2024;
+  /// Print one JSON object with every computed matrix instead of the narrated lesson.
+  bool json = false;
+  /// Where to write the chapter's figures as SVG; empty: write none.
+  std::filesystem::path svg_dir;
+  /// Color in terminal heatmaps: stdout is a terminal and NO_COLOR is unset.
+  bool color = false;
+};
+
+/// A chapter's command line. Declare the chapter's own flags, then call parse():
+/// @code
+/// qkv::Cli cli("02_qkv_projection", "Learned query, key and value projections");
+/// qkv::Index tokens = 5;
+/// cli.add_size("--tokens", tokens, "number of tokens T", 1, 512);
+/// if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
+/// @endcode
+class Cli {
+ public:
+  Cli(std::string name, std::string description);
+  ~Cli();
+  Cli(const Cli&) = delete;
+  Cli& operator=(const Cli&) = delete;
+
+  /// An integer flag that must lie in [min, max] (sizes: keeps `--tokens 0` and
+  /// `--dim 100000000` out before anything is allocated).
+  void add_size(const std::string& flag, Index& value, const std::string& help, Index min,
+                Index max);
+  /// A real-valued flag that must lie in [min, max].
+  void add_number(const std::string& flag, double& value, const std::string& help, double min,
+                  double max);
+  /// A boolean switch, false unless given.
+  void add_flag(const std::string& flag, bool& value, const std::string& help);
+  /// A flag taking one of `choices`.
+  void add_choice(const std::string& flag, std::string& value, const std::string& help,
+                  const std::vector<std::string>& choices);
+
+  /// Parses the command line. Returns an exit code when main should stop right away:
+  /// 0 after `--help`, 2 after a bad flag (error and usage already printed); std::nullopt
+  /// when the chapter should run. Also creates the `--svg` folder and checks that it can
+  /// be written.
+  std::optional<int> parse(int argc, const char* const* argv);
+
+  const CommonOptions& common() const { return common_; }
+  /// The usage text, as `--help` prints it.
+  std::string usage() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  CommonOptions common_;
+};
+
+/// Prints "error: <what>" to stderr and returns the exit code for main (1). Chapters wrap
+/// main's body in try/catch and return this.
+int report_error(const std::exception& error);
+
+}  // namespace qkv

@@ -1,0 +1,51 @@
+#pragma once
+/// @file
+/// The `--json` output of the chapters: one JSON object whose keys are the names of the
+/// matrices a chapter computes, in the order it computes them. Matrices are arrays of rows,
+/// vectors flat arrays. Numbers are written in the shortest form that reads back to the
+/// same float, so the same seed always gives byte-identical output; NaN and infinities,
+/// which JSON cannot represent, are written as null.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "qkv/types.hpp"
+
+namespace qkv {
+
+/// An ordered JSON object built key by key. Adding a key twice throws qkv::Error.
+class JsonObject {
+ public:
+  void add(std::string_view key, const Matrix& m);
+  void add(std::string_view key, const Vector& v);
+  /// A list of matrices, e.g. one attention-weight matrix per head.
+  void add(std::string_view key, const std::vector<Matrix>& matrices);
+  void add(std::string_view key, const std::vector<Index>& indices);
+  void add(std::string_view key, const Labels& strings);
+  void add(std::string_view key, double number);
+  void add(std::string_view key, std::string_view text);
+  void add(std::string_view key, const char* text) { add(key, std::string_view(text)); }
+  /// A nested object.
+  void add(std::string_view key, const JsonObject& object);
+
+  bool contains(std::string_view key) const;
+  bool empty() const { return members_.empty(); }
+  /// The object as text: one member per line, two-space indent, matrices one row per line.
+  std::string dump(int indent = 0) const;
+
+ private:
+  void add_raw(std::string_view key, std::string value);
+  std::vector<std::pair<std::string, std::string>> members_;
+};
+
+/// A number as JSON: the shortest decimal that reads back to the same float; null for NaN
+/// and infinities.
+std::string json_number(float value);
+/// A number as JSON, for doubles.
+std::string json_number(double value);
+/// A string as a JSON string literal, with quotes and escapes.
+std::string json_string(std::string_view text);
+
+}  // namespace qkv

@@ -1,0 +1,81 @@
+#pragma once
+/// @file
+/// Chapter 04, masking: which keys each query is allowed to see.
+///
+/// A mask is a T_q x T_k boolean array, true where query i may attend to key j. It enters
+/// attention as an additive matrix M with \f$ M_{ij} = 0 \f$ where allowed and
+/// \f$ -\infty \f$ where not: \f$ \mathrm{softmax}(Q K^\top / \sqrt{d} + M)\, V \f$, so a
+/// masked key gets weight exactly 0.
+
+#include <limits>
+#include <vector>
+
+#include "qkv/error.hpp"
+#include "qkv/types.hpp"
+
+namespace qkv {
+
+/// T_q x T_k, true where query i may attend to key j.
+using Mask = Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic>;
+
+/// Causal mask for T_q queries that are the last T_q of T_k positions: query i sits at
+/// position \f$ p_i = T_k - T_q + i \f$ and sees keys \f$ 0..p_i \f$. With T_q = T_k = T this
+/// is the lower triangle: token i sees tokens 0..i.
+/// @throws ValueError if a size is negative or T_q > T_k.
+inline Mask causal_mask(Index t_q, Index t_k) {
+  require(t_q >= 0 && t_k >= 0, "causal_mask", "sizes must not be negative");
+  require(t_q <= t_k, "causal_mask", "there cannot be more queries than key positions");
+  Mask mask(t_q, t_k);
+  for (Index i = 0; i < t_q; ++i)
+    for (Index j = 0; j < t_k; ++j) mask(i, j) = j <= t_k - t_q + i;
+  return mask;
+}
+
+/// Square causal mask: token i sees tokens 0..i.
+inline Mask causal_mask(Index t) { return causal_mask(t, t); }
+
+/// Context-window (sliding-window) mask: token i sees tokens
+/// \f$ \max(0, i - w + 1)..i \f$, the last w tokens including itself.
+/// @throws ValueError unless w >= 1.
+inline Mask window_mask(Index t, Index window) {
+  require(t >= 0, "window_mask", "T must not be negative");
+  require(window >= 1, "window_mask", "the window must hold at least one token");
+  Mask mask(t, t);
+  for (Index i = 0; i < t; ++i)
+    for (Index j = 0; j < t; ++j) mask(i, j) = j <= i && j > i - window;
+  return mask;
+}
+
+/// Padding mask for one sequence of `length` real tokens padded to T: every query may see
+/// keys 0..length-1 only; padding keys are hidden.
+/// @throws ValueError unless 0 <= length <= T.
+inline Mask padding_mask(Index t, Index length) {
+  require(t >= 0 && length >= 0 && length <= t, "padding_mask",
+          "the length must lie between 0 and T");
+  Mask mask(t, t);
+  for (Index i = 0; i < t; ++i)
+    for (Index j = 0; j < t; ++j) mask(i, j) = j < length;
+  return mask;
+}
+
+/// The additive form: \f$ M_{ij} = 0 \f$ where allowed, \f$ -\infty \f$ where masked.
+template <typename Scalar = float>
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> additive_mask(const Mask& mask) {
+  return mask
+      .select(Eigen::Array<Scalar, Eigen::Dynamic, Eigen::Dynamic>::Zero(mask.rows(), mask.cols()),
+              -std::numeric_limits<Scalar>::infinity())
+      .matrix();
+}
+
+/// Scores with masked entries replaced by \f$ -\infty \f$: \f$ S + M \f$.
+/// @throws ShapeError if the mask and the scores differ in shape.
+template <typename Derived>
+Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> apply_mask(
+    const Eigen::MatrixBase<Derived>& scores, const Mask& mask) {
+  using Scalar = typename Derived::Scalar;
+  require_shapes(scores.rows() == mask.rows() && scores.cols() == mask.cols(), "apply_mask",
+                 "the mask must have the scores' shape", "scores", scores, "mask", mask);
+  return mask.select(scores.array(), -std::numeric_limits<Scalar>::infinity()).matrix();
+}
+
+}  // namespace qkv

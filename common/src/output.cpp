@@ -1,0 +1,529 @@
+// Everything qkv prints or writes: matrices, heatmaps, bar charts, SVG figures, JSON and
+// the Lesson narrator. One translation unit, because each one that includes Eigen costs
+// seconds of compile time.
+
+#include <fmt/color.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <system_error>
+
+#include "qkv/error.hpp"
+#include "qkv/heatmap.hpp"
+#include "qkv/json.hpp"
+#include "qkv/lesson.hpp"
+#include "qkv/print.hpp"
+
+namespace qkv {
+namespace {
+
+std::string format_number(float value, std::string_view spec) {
+  return fmt::format(fmt::runtime(spec), value);
+}
+
+// Display width of a UTF-8 string: counts code points, not bytes (labels may be 'é', '█').
+std::size_t display_width(std::string_view text) {
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+std::string pad_left(std::string_view text, std::size_t width) {
+  const std::size_t w = display_width(text);
+  return std::string(width > w ? width - w : 0, ' ') + std::string(text);
+}
+
+std::string pad_right(std::string_view text, std::size_t width) {
+  const std::size_t w = display_width(text);
+  return std::string(text) + std::string(width > w ? width - w : 0, ' ');
+}
+
+std::size_t widest(const Labels& labels) {
+  std::size_t width = 0;
+  for (const auto& label : labels) width = std::max(width, display_width(label));
+  return width;
+}
+
+void require_labels(const Labels& labels, Index count, std::string_view function,
+                    std::string_view which) {
+  if (!labels.empty() && static_cast<Index>(labels.size()) != count) {
+    throw ShapeError(
+        fmt::format("{}: {} {} labels for {} {}", function, labels.size(), which, count, which));
+  }
+}
+
+// Viridis, sampled at 9 points and interpolated linearly: perceptually uniform and
+// readable by colour-blind readers.
+struct Rgb {
+  std::uint8_t r, g, b;
+};
+constexpr std::array<Rgb, 9> viridis{{{68, 1, 84},
+                                      {71, 44, 122},
+                                      {59, 81, 139},
+                                      {44, 113, 142},
+                                      {33, 144, 141},
+                                      {39, 173, 129},
+                                      {92, 200, 99},
+                                      {170, 220, 50},
+                                      {253, 231, 37}}};
+
+Rgb viridis_at(double t) {
+  if (!std::isfinite(t)) return {128, 128, 128};
+  t = std::clamp(t, 0.0, 1.0) * static_cast<double>(viridis.size() - 1);
+  const auto i = std::min(static_cast<std::size_t>(t), viridis.size() - 2);
+  const double f = t - static_cast<double>(i);
+  auto mix = [f](std::uint8_t a, std::uint8_t b) {
+    return static_cast<std::uint8_t>(std::lround(a + f * (b - a)));
+  };
+  return {mix(viridis[i].r, viridis[i + 1].r), mix(viridis[i].g, viridis[i + 1].g),
+          mix(viridis[i].b, viridis[i + 1].b)};
+}
+
+// Where `value` falls in [low, high], as 0..1; a constant matrix maps to the middle.
+double unit_position(float value, float low, float high) {
+  if (!(high > low)) return 0.5;
+  return (static_cast<double>(value) - low) / (static_cast<double>(high) - low);
+}
+
+void finite_range(const Matrix& m, float& low, float& high) {
+  const bool want_low = std::isnan(low), want_high = std::isnan(high);
+  if (!want_low && !want_high) return;
+  float lo = INFINITY, hi = -INFINITY;
+  for (Index r = 0; r < m.rows(); ++r)
+    for (Index c = 0; c < m.cols(); ++c)
+      if (std::isfinite(m(r, c))) {
+        lo = std::min(lo, m(r, c));
+        hi = std::max(hi, m(r, c));
+      }
+  if (lo > hi) lo = hi = 0.0f;  // nothing finite
+  if (want_low) low = lo;
+  if (want_high) high = hi;
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------- print.hpp
+
+std::string shape_label(Index rows, Index cols) { return fmt::format("({} x {})", rows, cols); }
+
+std::string format_matrix(const Matrix& m, std::string_view spec, const Labels& row_labels,
+                          const Labels& col_labels) {
+  require_labels(row_labels, m.rows(), "format_matrix", "row");
+  require_labels(col_labels, m.cols(), "format_matrix", "column");
+  // Every cell as text first, so columns can be aligned to the widest entry.
+  std::vector<std::vector<std::string>> cells(static_cast<std::size_t>(m.rows()));
+  std::size_t cell_width = widest(col_labels);
+  for (Index r = 0; r < m.rows(); ++r)
+    for (Index c = 0; c < m.cols(); ++c) {
+      cells[static_cast<std::size_t>(r)].push_back(format_number(m(r, c), spec));
+      cell_width = std::max(cell_width, display_width(cells[static_cast<std::size_t>(r)].back()));
+    }
+  const std::size_t label_width = widest(row_labels);
+  std::string out;
+  if (!col_labels.empty()) {
+    out += "  " + std::string(label_width + (label_width ? 1 : 0), ' ');
+    for (const auto& label : col_labels) out += " " + pad_left(label, cell_width);
+    out += '\n';
+  }
+  for (Index r = 0; r < m.rows(); ++r) {
+    out += "  ";
+    if (label_width) out += pad_right(row_labels[static_cast<std::size_t>(r)], label_width) + " ";
+    for (const auto& cell : cells[static_cast<std::size_t>(r)])
+      out += " " + pad_left(cell, cell_width);
+    out += '\n';
+  }
+  return out;
+}
+
+std::string format_vector(const Vector& v, std::string_view spec, const Labels& labels) {
+  return format_matrix(v.transpose(), spec, {}, labels);
+}
+
+void print_matrix(std::string_view name, const Matrix& m, std::string_view spec,
+                  const Labels& row_labels, const Labels& col_labels) {
+  fmt::print("{} {}\n{}", name, shape_label(m.rows(), m.cols()),
+             format_matrix(m, spec, row_labels, col_labels));
+}
+
+void print_vector(std::string_view name, const Vector& v, std::string_view spec,
+                  const Labels& labels) {
+  fmt::print("{} ({})\n{}", name, v.size(), format_vector(v, spec, labels));
+}
+
+// -------------------------------------------------------------------------- heatmap.hpp
+
+bool stdout_supports_color() {
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && no_color[0] != '\0') return false;
+  return isatty(fileno(stdout)) != 0;
+}
+
+std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const Labels& col_labels,
+                             bool color, float low, float high) {
+  require_labels(row_labels, m.rows(), "terminal_heatmap", "row");
+  require_labels(col_labels, m.cols(), "terminal_heatmap", "column");
+  finite_range(m, low, high);
+  static constexpr std::array<std::string_view, 5> shades{" ", "░", "▒", "▓", "█"};
+  const std::size_t cell_width = std::max<std::size_t>(widest(col_labels), 6);
+  const std::size_t label_width = widest(row_labels);
+  std::string out = "  " + std::string(label_width, ' ');
+  for (const auto& label : col_labels) out += " " + pad_left(label, cell_width);
+  out += '\n';
+  for (Index r = 0; r < m.rows(); ++r) {
+    out += "  " + (row_labels.empty()
+                       ? std::string()
+                       : pad_right(row_labels[static_cast<std::size_t>(r)], label_width));
+    for (Index c = 0; c < m.cols(); ++c) {
+      const float value = m(r, c);
+      const double t = unit_position(value, low, high);
+      const std::string number = fmt::format("{:.2f}", value);
+      out += ' ';
+      if (color) {
+        const Rgb bg = viridis_at(t);
+        // Dark text on the bright end of the scale, light text on the dark end.
+        const bool bright = 0.299 * bg.r + 0.587 * bg.g + 0.114 * bg.b > 140;
+        const auto fg = bright ? fmt::rgb(0, 0, 0) : fmt::rgb(255, 255, 255);
+        out += fmt::format(fmt::bg(fmt::rgb(bg.r, bg.g, bg.b)) | fmt::fg(fg), "{}",
+                           pad_left(number, cell_width));
+      } else {
+        const auto level = std::isfinite(t) ? static_cast<std::size_t>(std::lround(
+                                                  std::clamp(t, 0.0, 1.0) * (shades.size() - 1)))
+                                            : 0;
+        const std::string shade(shades[level]);
+        out += pad_left(number, cell_width - 2) + shade + shade;
+      }
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string bar_chart(const Vector& values, const Labels& labels, bool color, int width) {
+  require_labels(labels, values.size(), "bar_chart", "value");
+  require(width > 0, "bar_chart", "width must be positive");
+  float largest = 0.0f;
+  bool any_negative = false;
+  for (Index i = 0; i < values.size(); ++i)
+    if (std::isfinite(values(i))) {
+      largest = std::max(largest, std::abs(values(i)));
+      any_negative = any_negative || values(i) < 0.0f;
+    }
+  const std::size_t label_width = widest(labels);
+  const int half = any_negative ? width / 2 : 0;  // columns left of the zero line
+  std::string out;
+  for (Index i = 0; i < values.size(); ++i) {
+    const float value = values(i);
+    const int length =
+        (largest > 0.0f && std::isfinite(value))
+            ? static_cast<int>(std::lround(static_cast<double>(std::abs(value) / largest) *
+                                           (any_negative ? width - half : width)))
+            : 0;
+    std::string bar;
+    for (int k = 0; k < length; ++k) bar += "█";
+    if (color)
+      bar = fmt::format(fmt::fg(value < 0 ? fmt::rgb(230, 97, 1) : fmt::rgb(33, 144, 141)), "{}",
+                        bar);
+    out += "  " +
+           (labels.empty() ? std::string()
+                           : pad_right(labels[static_cast<std::size_t>(i)], label_width)) +
+           " ";
+    if (any_negative) {
+      out += value < 0 ? std::string(static_cast<std::size_t>(half - length), ' ') + bar + "│"
+                       : std::string(static_cast<std::size_t>(half), ' ') + "│" + bar;
+    } else {
+      out += "│" + bar;
+    }
+    out += fmt::format(" {:.4f}\n", value);
+  }
+  return out;
+}
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+  std::filesystem::path temporary = path;
+  temporary += fmt::format(".tmp{}", static_cast<long>(getpid()));
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.close();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(temporary, ignored);
+      throw Error("cannot write " + path.string());
+    }
+  }
+  std::error_code error;
+  std::filesystem::rename(temporary, path, error);
+  if (error) {
+    std::filesystem::remove(temporary, error);
+    throw Error("cannot write " + path.string() + ": " + error.message());
+  }
+}
+
+void write_svg_heatmap(const std::filesystem::path& path, std::string_view title, const Matrix& m,
+                       const Labels& row_labels, const Labels& col_labels) {
+  require_labels(row_labels, m.rows(), "write_svg_heatmap", "row");
+  require_labels(col_labels, m.cols(), "write_svg_heatmap", "column");
+  float low = NAN, high = NAN;
+  finite_range(m, low, high);
+  constexpr int cell = 44, title_height = 30, char_width = 8;
+  const int left = 12 + char_width * static_cast<int>(widest(row_labels));
+  const int top = title_height + 12 + char_width * static_cast<int>(widest(col_labels));
+  const int width = left + cell * static_cast<int>(m.cols()) + 12;
+  const int height = top + cell * static_cast<int>(m.rows()) + 12;
+  std::string svg = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<text x=\"{2}\" y=\"20\" font-size=\"15\" font-weight=\"bold\">{3}</text>\n",
+      width, height, 8, xml_escape(title));
+  for (Index c = 0; c < m.cols() && !col_labels.empty(); ++c) {
+    const int x = left + cell * static_cast<int>(c) + cell / 2 + 4;
+    svg += fmt::format("<text x=\"{0}\" y=\"{1}\" transform=\"rotate(-60 {0} {1})\">{2}</text>\n",
+                       x, top - 6, xml_escape(col_labels[static_cast<std::size_t>(c)]));
+  }
+  for (Index r = 0; r < m.rows(); ++r) {
+    const int y = top + cell * static_cast<int>(r);
+    if (!row_labels.empty())
+      svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n", left - 6,
+                         y + cell / 2 + 4, xml_escape(row_labels[static_cast<std::size_t>(r)]));
+    for (Index c = 0; c < m.cols(); ++c) {
+      const int x = left + cell * static_cast<int>(c);
+      const Rgb rgb = viridis_at(unit_position(m(r, c), low, high));
+      const bool bright = 0.299 * rgb.r + 0.587 * rgb.g + 0.114 * rgb.b > 140;
+      svg += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#{:02x}{:02x}{:02x}\"/>"
+          "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{}\">{:.2f}</text>\n",
+          x, y, cell, cell, rgb.r, rgb.g, rgb.b, x + cell / 2, y + cell / 2 + 4,
+          bright ? "black" : "white", m(r, c));
+    }
+  }
+  svg += "</svg>\n";
+  write_file_atomically(path, svg);
+}
+
+// ----------------------------------------------------------------------------- json.hpp
+
+std::string json_number(float value) {
+  if (!std::isfinite(value)) return "null";
+  return fmt::format("{}", value);  // shortest representation that round-trips
+}
+
+std::string json_number(double value) {
+  if (!std::isfinite(value)) return "null";
+  return fmt::format("{}", value);
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20)
+          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        else
+          out += c;
+    }
+  }
+  return out + "\"";
+}
+
+namespace {
+std::string json_row(const Matrix& m, Index r) {
+  std::string out = "[";
+  for (Index c = 0; c < m.cols(); ++c) out += (c ? ", " : "") + json_number(m(r, c));
+  return out + "]";
+}
+
+std::string json_matrix(const Matrix& m, int indent) {
+  if (m.rows() == 0) return "[]";
+  const std::string pad(static_cast<std::size_t>(indent) + 4, ' ');
+  std::string out = "[\n";
+  for (Index r = 0; r < m.rows(); ++r)
+    out += pad + json_row(m, r) + (r + 1 < m.rows() ? ",\n" : "\n");
+  return out + std::string(static_cast<std::size_t>(indent) + 2, ' ') + "]";
+}
+}  // namespace
+
+void JsonObject::add_raw(std::string_view key, std::string value) {
+  if (contains(key)) throw Error(fmt::format("JsonObject: key \"{}\" added twice", key));
+  members_.emplace_back(std::string(key), std::move(value));
+}
+
+bool JsonObject::contains(std::string_view key) const {
+  return std::any_of(members_.begin(), members_.end(),
+                     [key](const auto& member) { return member.first == key; });
+}
+
+// Values are rendered when added, at the indentation of a top-level member; dump() of a
+// nested object re-indents nothing, which keeps nested output valid if not pretty.
+void JsonObject::add(std::string_view key, const Matrix& m) { add_raw(key, json_matrix(m, 0)); }
+
+void JsonObject::add(std::string_view key, const Vector& v) {
+  add_raw(key, json_row(v.transpose(), 0));
+}
+
+void JsonObject::add(std::string_view key, const std::vector<Matrix>& matrices) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < matrices.size(); ++i)
+    out += (i ? ", " : "") + json_matrix(matrices[i], 2);
+  add_raw(key, out + "]");
+}
+
+void JsonObject::add(std::string_view key, const std::vector<Index>& indices) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    out += fmt::format("{}{}", i ? ", " : "", indices[i]);
+  add_raw(key, out + "]");
+}
+
+void JsonObject::add(std::string_view key, const Labels& strings) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < strings.size(); ++i) out += (i ? ", " : "") + json_string(strings[i]);
+  add_raw(key, out + "]");
+}
+
+void JsonObject::add(std::string_view key, double number) { add_raw(key, json_number(number)); }
+
+void JsonObject::add(std::string_view key, std::string_view text) {
+  add_raw(key, json_string(text));
+}
+
+void JsonObject::add(std::string_view key, const JsonObject& object) {
+  add_raw(key, object.dump(2));
+}
+
+std::string JsonObject::dump(int indent) const {
+  if (members_.empty()) return "{}";
+  const std::string pad(static_cast<std::size_t>(indent) + 2, ' ');
+  std::string out = "{\n";
+  for (std::size_t i = 0; i < members_.size(); ++i)
+    out += pad + json_string(members_[i].first) + ": " + members_[i].second +
+           (i + 1 < members_.size() ? ",\n" : "\n");
+  return out + std::string(static_cast<std::size_t>(indent), ' ') + "}";
+}
+
+// --------------------------------------------------------------------------- lesson.hpp
+
+namespace {
+// Greedy word wrap; keeps the author's explicit line breaks.
+std::string wrap(std::string_view text, std::size_t width) {
+  std::string out, line;
+  auto flush = [&] {
+    out += line + '\n';
+    line.clear();
+  };
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    std::string_view paragraph = text.substr(start, end - start);
+    std::size_t pos = 0;
+    while (pos < paragraph.size()) {
+      const std::size_t space = std::min(paragraph.find(' ', pos), paragraph.size());
+      const std::string_view word = paragraph.substr(pos, space - pos);
+      if (!line.empty() && display_width(line) + 1 + display_width(word) > width) flush();
+      if (!line.empty()) line += ' ';
+      line += word;
+      pos = space + 1;
+    }
+    flush();
+    start = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
+void Lesson::heading(std::string_view title) {
+  ++section_;
+  if (narrating()) fmt::print("\n== {}. {} ==\n\n", section_, title);
+}
+
+void Lesson::say(std::string_view text) {
+  if (narrating()) fmt::print("{}", wrap(text, 92));
+}
+
+void Lesson::line(std::string_view text) {
+  if (narrating()) fmt::print("    {}\n", text);
+}
+
+void Lesson::show(std::string_view name, const Matrix& m, const Labels& row_labels,
+                  const Labels& col_labels, std::string_view spec) {
+  json_.add(name, m);
+  if (narrating()) {
+    print_matrix(name, m, spec, row_labels, col_labels);
+    fmt::print("\n");
+  }
+}
+
+void Lesson::show(std::string_view name, const Vector& v, const Labels& labels,
+                  std::string_view spec) {
+  json_.add(name, v);
+  if (narrating()) {
+    print_vector(name, v, spec, labels);
+    fmt::print("\n");
+  }
+}
+
+void Lesson::heatmap(std::string_view name, std::string_view title, const Matrix& m,
+                     const Labels& row_labels, const Labels& col_labels) {
+  if (narrating()) {
+    fmt::print("{} {}\n{}\n", title, shape_label(m.rows(), m.cols()),
+               terminal_heatmap(m, row_labels, col_labels, options_.color));
+  }
+  if (!options_.svg_dir.empty()) {
+    write_svg_heatmap(options_.svg_dir / (std::string(name) + ".svg"), title, m, row_labels,
+                      col_labels);
+  }
+}
+
+void Lesson::bars(const Vector& values, const Labels& labels) {
+  if (narrating()) fmt::print("{}\n", bar_chart(values, labels, options_.color));
+}
+
+int Lesson::finish() {
+  if (!narrating()) fmt::print("{}\n", json_.dump());
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace qkv
