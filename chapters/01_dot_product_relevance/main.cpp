@@ -63,6 +63,7 @@ int main(int argc, char** argv) try {
       "The four features of every vector are: article, describes, thing, action.");
   lesson.show("query", query, features, "{:5.1f}");
   lesson.show("keys", keys, tokens, features, "{:5.1f}");
+  lesson.heatmap("keys", "keys: one row per token", keys, tokens, features);
   lesson.show("values", values, tokens, german, "{:5.1f}");
   lesson.record("tokens", tokens);
 
