@@ -6,6 +6,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
 
 #include "qkv/catch.hpp"
 #include "qkv/process.hpp"
@@ -126,8 +129,7 @@ TEST_CASE("bad flags print an error and the usage and exit 2", "[chapter01]") {
   CHECK_THAT(help.out, qkv::testing::contains("--seed"));
 }
 
-TEST_CASE("the svg flag writes the keys heatmap, and rejects an unwritable folder",
-          "[chapter01]") {
+TEST_CASE("the svg flag writes the keys heatmap, and rejects an unwritable folder", "[chapter01]") {
   const auto dir = std::filesystem::temp_directory_path() / "qkv-test-ch01-svg";
   std::filesystem::remove_all(dir);
   const auto written = run_process({QKV_CHAPTER_EXE, "--svg", dir.string()});
@@ -138,4 +140,24 @@ TEST_CASE("the svg flag writes the keys heatmap, and rejects an unwritable folde
   const auto result = run_process({QKV_CHAPTER_EXE, "--svg", "/proc/qkv-cannot-be-here"});
   CHECK(result.exit_code == 2);
   CHECK_THAT(result.err, qkv::testing::contains("--svg"));
+}
+
+TEST_CASE("the scaling table in the chapter text matches the default run", "[chapter01]") {
+  // README.md quotes the default run's numbers; this keeps text and program in step.
+  std::ifstream readme(std::string(QKV_CHAPTER_DIR) + "/README.md");
+  REQUIRE(readme.good());
+  const json out = run_json();
+  const auto dims = out["scaling_dims"].get<std::vector<int>>();
+  const auto raw = numbers(out["raw_spread"]);
+  const auto scaled = numbers(out["scaled_spread"]);
+  std::string line;
+  std::size_t rows_found = 0;
+  while (std::getline(readme, line)) {
+    for (std::size_t i = 0; i < dims.size(); ++i) {
+      const std::string row = fmt::format("| {} | {:.2f} | {} | {:.2f} |", dims[i], raw[i],
+                                          static_cast<int>(std::sqrt(dims[i])), scaled[i]);
+      if (line == row) ++rows_found;
+    }
+  }
+  CHECK(rows_found == dims.size());
 }
