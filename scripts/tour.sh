@@ -10,6 +10,8 @@ case "$from" in [0-9][0-9]) ;; *) echo "tour.sh: expected a chapter number like 
 
 cmake --workflow --preset dev >/tmp/qkv-build-$$.log 2>&1 || {
   cat /tmp/qkv-build-$$.log; rm -f /tmp/qkv-build-$$.log
+# clangd and IDEs look for compile_commands.json at the root: point it at the learner's build.
+[ -e compile_commands.json ] || ln -s build/dev/compile_commands.json compile_commands.json
   echo "tour.sh: the build failed (above)." >&2; exit 1; }
 rm -f /tmp/qkv-build-$$.log
 
