@@ -7,13 +7,21 @@
 /// \f$ O_i = \mathrm{softmax}(Q_i K_i^\top / \sqrt{d_{head}} + M)\, V_i \f$; the heads are
 /// concatenated and mixed: \f$ \mathrm{MHA}(X) = [O_1 \dots O_h]\, W_o \f$.
 /// Shapes: T x d_model -> h x (T x d_head) -> T x d_model.
+///
+/// Heads add no parameters: they split d_model, and head i owns columns
+/// \f$ i\,d_{head} .. (i+1)\,d_{head}-1 \f$ of W_q, W_k, W_v and the same rows of W_o
+/// (head_weights()). Because \f$ [O_1 \dots O_h]\, W_o = \sum_i O_i\, W_o^{(i)} \f$, each head
+/// writes into the output through its own d_head rows \f$ W_o^{(i)} \f$ of W_o.
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "qkv/attention.hpp"
 #include "qkv/error.hpp"
 #include "qkv/masking.hpp"
+#include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 #include "qkv/types.hpp"
 
@@ -21,13 +29,15 @@ namespace qkv {
 
 /// The four d_model x d_model matrices of a multi-head attention layer (no biases).
 struct MultiHeadWeights {
-  Matrix w_q;  ///< d_model x d_model; columns i d_head .. (i+1) d_head - 1 belong to head i
-  Matrix w_k;  ///< d_model x d_model
-  Matrix w_v;  ///< d_model x d_model
-  Matrix w_o;  ///< d_model x d_model: mixes the concatenated heads
-  Index heads = 1;
+  Matrix w_q;       ///< d_model x d_model; columns i d_head .. (i+1) d_head - 1 belong to head i
+  Matrix w_k;       ///< d_model x d_model
+  Matrix w_v;       ///< d_model x d_model
+  Matrix w_o;       ///< d_model x d_model: mixes the concatenated heads
+  Index heads = 1;  ///< h, the number of heads; must divide d_model
 
+  /// d_model, the width of the tokens (rows of W_q).
   Index d_model() const { return w_q.rows(); }
+  /// \f$ d_{head} = d_{model} / h \f$, the width of one head's queries, keys and values.
   Index d_head() const { return heads > 0 ? w_q.cols() / heads : 0; }
 };
 
@@ -65,6 +75,19 @@ inline void check_multi_head_weights(const MultiHeadWeights& w, std::string_view
   require_shapes(w.w_q.rows() == w.w_q.cols(), function, "W_q must be square (d_model x d_model)",
                  "W_q", w.w_q, "W_o", w.w_o);
   require_heads_divide(w.w_q.rows(), w.heads, function);
+}
+
+/// Head i's own slice of the projections, as the single-head weights of chapter 02:
+/// columns \f$ i\,d_{head} .. (i+1)\,d_{head}-1 \f$ of W_q, W_k and W_v (each d_model x d_head).
+/// Single-head attention with these weights is exactly head i of multi_head_attention().
+/// @throws ShapeError / ValueError as check_multi_head_weights(); ValueError unless
+///         0 <= head < h.
+inline QkvWeights head_weights(const MultiHeadWeights& w, Index head) {
+  check_multi_head_weights(w, "head_weights");
+  require(head >= 0 && head < w.heads, "head_weights", "the head index must lie in 0..h-1");
+  const Index d_head = w.d_head();
+  return {w.w_q.middleCols(head * d_head, d_head), w.w_k.middleCols(head * d_head, d_head),
+          w.w_v.middleCols(head * d_head, d_head)};
 }
 
 /// Splits the columns of a T x d_model matrix into h matrices of T x d_head:
@@ -107,13 +130,18 @@ struct MultiHeadResult {
 /// \f$ O_i = \mathrm{softmax}\big((X_q W_q)_i (X_{kv} W_k)_i^\top / \sqrt{d_{head}} + M\big)
 /// (X_{kv} W_v)_i,\quad \mathrm{MHA} = [O_1 \dots O_h] W_o \f$.
 /// The mask, if given, is T_q x T_k and shared by all heads.
-/// @throws ShapeError if X's columns are not d_model or the mask does not fit.
+/// @throws ShapeError if X's columns are not d_model or the mask is not T_q x T_k;
+///         ValueError unless h divides d_model.
 inline MultiHeadResult multi_head_attention(const Matrix& x_q, const Matrix& x_kv,
                                             const MultiHeadWeights& w,
                                             const std::optional<Mask>& mask = std::nullopt) {
   check_multi_head_weights(w, "multi_head_attention");
   require_shapes(x_q.cols() == w.d_model() && x_kv.cols() == w.d_model(), "multi_head_attention",
                  "the inputs must have d_model columns", "X_q", x_q, "X_kv", x_kv);
+  if (mask)
+    require_shapes(mask->rows() == x_q.rows() && mask->cols() == x_kv.rows(),
+                   "multi_head_attention", "the mask must be T_q x T_k (one row per query)", "mask",
+                   *mask, "X_kv", x_kv);
   const auto q = split_heads(x_q * w.w_q, w.heads);
   const auto k = split_heads(x_kv * w.w_k, w.heads);
   const auto v = split_heads(x_kv * w.w_v, w.heads);
@@ -139,6 +167,7 @@ inline MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeig
 /// \f$ 4\,d_{model} \f$ biases when the projections have them (GPT-2's do). Independent of
 /// the number of heads: heads split d_model, they do not add parameters.
 inline Index multi_head_parameter_count(Index d_model, bool with_biases = false) {
+  require(d_model > 0, "multi_head_parameter_count", "d_model must be positive");
   return 4 * d_model * d_model + (with_biases ? 4 * d_model : 0);
 }
 
