@@ -9,9 +9,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "qkv/types.hpp"
 
@@ -55,6 +57,13 @@ class Cli {
   /// A flag taking one of `choices`.
   void add_choice(const std::string& flag, std::string& value, const std::string& help,
                   const std::vector<std::string>& choices);
+  /// A rule between flags, checked by parse() once every flag is read: `problem` returns
+  /// what is wrong, or "" when nothing is. A problem is reported like a bad flag (exit 2).
+  void add_check(std::function<std::string()> problem);
+  /// `divisor_flag` must divide `flag`, e.g. require_divides("--heads", heads, "--dim",
+  /// d_model) so that d_head = d_model / h is whole: checked by parse() (exit 2 if not).
+  void require_divides(const std::string& divisor_flag, const Index& divisor,
+                       const std::string& flag, const Index& value);
 
   /// Parses the command line. Returns an exit code when main should stop right away:
   /// 0 after `--help`, 2 after a bad flag (error and usage already printed); std::nullopt
