@@ -6,6 +6,13 @@
 /// attention as an additive matrix M with \f$ M_{ij} = 0 \f$ where allowed and
 /// \f$ -\infty \f$ where not: \f$ \mathrm{softmax}(Q K^\top / \sqrt{d} + M)\, V \f$, so a
 /// masked key gets weight exactly 0.
+///
+/// A fully masked row (a query allowed to see no key, e.g. a padded position whose keys are
+/// all hidden) has only \f$ -\infty \f$ scores. The textbook softmax divides 0 by 0 there and
+/// gives NaN, and so does PyTorch's `masked_fill(-inf)` followed by `softmax`; the NaN then
+/// spreads to every later result that reads the row. qkv decides otherwise: such a row gets
+/// all-zero weights and therefore an all-zero output row (softmax_rows(),
+/// scaled_dot_product_attention()). No NaN ever comes out of a mask.
 
 #include <limits>
 #include <vector>
@@ -57,6 +64,23 @@ inline Mask padding_mask(Index t, Index length) {
     for (Index j = 0; j < t; ++j) mask(i, j) = j < length;
   return mask;
 }
+
+/// Padding mask that hides padded queries as well as padded keys: query i sees key j only
+/// when both are real tokens, \f$ i < \text{length} \wedge j < \text{length} \f$. The rows
+/// of the padded queries (\f$ i \ge \text{length} \f$) are fully masked, so attention gives
+/// them zero weights and a zero output.
+/// @throws ValueError unless 0 <= length <= T.
+inline Mask query_key_padding_mask(Index t, Index length) {
+  require(t >= 0 && length >= 0 && length <= t, "query_key_padding_mask",
+          "the length must lie between 0 and T");
+  Mask mask(t, t);
+  for (Index i = 0; i < t; ++i)
+    for (Index j = 0; j < t; ++j) mask(i, j) = i < length && j < length;
+  return mask;
+}
+
+/// The mask as numbers, 1 where allowed and 0 where masked, for printing and `--json`.
+inline Matrix mask_as_matrix(const Mask& mask) { return mask.cast<float>().matrix(); }
 
 /// The additive form: \f$ M_{ij} = 0 \f$ where allowed, \f$ -\infty \f$ where masked.
 template <typename Scalar = float>
