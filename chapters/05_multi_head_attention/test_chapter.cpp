@@ -1,0 +1,264 @@
+// Chapter 05's executable, run as a learner would: every matrix it prints in --json is
+// recomputed with the library from the inputs it printed (x and the four weights), the
+// shapes are checked against the flags, the parameter counts against the formula, and the
+// flags, reproducibility and SVG figures are checked too.
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "qkv/catch.hpp"
+#include "qkv/golden.hpp"
+#include "qkv/masking.hpp"
+#include "qkv/multi_head.hpp"
+#include "qkv/process.hpp"
+
+using nlohmann::json;
+using qkv::Index;
+using qkv::Matrix;
+using qkv::testing::check_matrix_close;
+using qkv::testing::contains;
+using qkv::testing::matrix_from_json;
+using qkv::testing::run_process;
+
+namespace {
+
+std::vector<std::string> with_exe(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{QKV_CHAPTER_EXE};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+
+json run_json(const std::vector<std::string>& flags) {
+  std::vector<std::string> args = flags;
+  args.emplace_back("--json");
+  const auto result = run_process(with_exe(args));
+  REQUIRE(result.exit_code == 0);
+  REQUIRE(result.err.empty());
+  return json::parse(result.out);
+}
+
+void check_shape(const Matrix& m, Index rows, Index cols, const std::string& what) {
+  INFO(what << " is " << m.rows() << "x" << m.cols() << ", expected " << rows << "x" << cols);
+  CHECK(m.rows() == rows);
+  CHECK(m.cols() == cols);
+}
+
+struct Sizes {
+  Index tokens, d_model, heads;
+  bool causal;
+};
+
+std::vector<std::string> flags_of(const Sizes& s) {
+  std::vector<std::string> flags{"--tokens", std::to_string(s.tokens),
+                                 "--dim",    std::to_string(s.d_model),
+                                 "--heads",  std::to_string(s.heads)};
+  if (s.causal) flags.emplace_back("--causal");
+  return flags;
+}
+
+}  // namespace
+
+TEST_CASE("every printed matrix is multi-head attention of the printed inputs", "[chapter05]") {
+  for (const Sizes& s :
+       {Sizes{6, 8, 2, false},                          // the defaults
+        Sizes{6, 8, 2, true}, Sizes{1, 4, 4, false},    // one token; d_head = 1
+        Sizes{5, 6, 1, true},                           // one head
+        Sizes{7, 12, 3, true}, Sizes{9, 24, 4, false},  // wider than the printed limit
+        Sizes{4, 8, 8, true}}) {
+    INFO("--tokens " << s.tokens << " --dim " << s.d_model << " --heads " << s.heads
+                     << (s.causal ? " --causal" : ""));
+    const json out = run_json(flags_of(s));
+    const Index d_head = s.d_model / s.heads;
+
+    // The inputs, shaped as the flags say.
+    const Matrix x = matrix_from_json(out["x"]);
+    check_shape(x, s.tokens, s.d_model, "x");
+    qkv::MultiHeadWeights w;
+    w.w_q = matrix_from_json(out["w_q"]);
+    w.w_k = matrix_from_json(out["w_k"]);
+    w.w_v = matrix_from_json(out["w_v"]);
+    w.w_o = matrix_from_json(out["w_o"]);
+    w.heads = s.heads;
+    for (const char* name : {"w_q", "w_k", "w_v", "w_o"})
+      check_shape(matrix_from_json(out[name]), s.d_model, s.d_model, name);
+    // nn.Linear's initialisation: |w| <= 1 / sqrt(d_model).
+    const double bound = 1.0 / std::sqrt(static_cast<double>(s.d_model));
+    for (const Matrix* m : {&w.w_q, &w.w_k, &w.w_v, &w.w_o})
+      CHECK(m->cwiseAbs().maxCoeff() <= bound);
+    CHECK(out["d_head"].get<Index>() == d_head);
+
+    // Every computed matrix, recomputed by the library from those inputs.
+    const std::optional<qkv::Mask> mask =
+        s.causal ? std::optional<qkv::Mask>(qkv::causal_mask(s.tokens)) : std::nullopt;
+    const auto expected = qkv::multi_head_attention(x, w, mask);
+    check_matrix_close(matrix_from_json(out["q"]), Matrix(x * w.w_q), 1e-5, 1e-6, "q");
+    check_matrix_close(matrix_from_json(out["k"]), Matrix(x * w.w_k), 1e-5, 1e-6, "k");
+    check_matrix_close(matrix_from_json(out["v"]), Matrix(x * w.w_v), 1e-5, 1e-6, "v");
+    const Matrix q_head0 = matrix_from_json(out["q_head0"]);
+    check_shape(q_head0, s.tokens, d_head, "q_head0");
+    CHECK(q_head0 == matrix_from_json(out["q"]).leftCols(d_head));  // a split copies
+
+    REQUIRE(static_cast<Index>(out["weights"].size()) == s.heads);
+    REQUIRE(static_cast<Index>(out["heads"].size()) == s.heads);
+    for (Index i = 0; i < s.heads; ++i) {
+      const auto at = static_cast<std::size_t>(i);
+      const Matrix weights = matrix_from_json(out["weights"][at]);
+      const Matrix head = matrix_from_json(out["heads"][at]);
+      check_shape(weights, s.tokens, s.tokens, "weights of head " + std::to_string(i));
+      check_shape(head, s.tokens, d_head, "output of head " + std::to_string(i));
+      check_matrix_close(weights, expected.weights[at], 1e-5, 1e-6, "weights");
+      check_matrix_close(head, expected.heads[at], 1e-5, 1e-6, "head output");
+      for (Index r = 0; r < s.tokens; ++r) {
+        CHECK_THAT(weights.row(r).sum(), WithinAbs(1.0, 1e-5));
+        if (s.causal)  // the shared mask: nothing above the diagonal, in every head
+          for (Index c = r + 1; c < s.tokens; ++c) CHECK(weights(r, c) == 0.0f);
+      }
+    }
+    const Matrix concat = matrix_from_json(out["concat"]);
+    const Matrix output = matrix_from_json(out["output"]);
+    check_shape(concat, s.tokens, s.d_model, "concat");
+    check_shape(output, s.tokens, s.d_model, "output");
+    check_matrix_close(concat, expected.concat, 1e-5, 1e-6, "concat");
+    check_matrix_close(output, expected.output, 1e-5, 1e-6, "output");
+
+    // The separate single-head attentions and the sum of per-head blocks: the same output,
+    // and the printed differences are the differences of the printed matrices.
+    const Matrix separate = matrix_from_json(out["separate_output"]);
+    const Matrix summed = matrix_from_json(out["summed_output"]);
+    check_matrix_close(separate, expected.output, 1e-5, 1e-6, "separate_output");
+    check_matrix_close(summed, expected.output, 1e-5, 1e-6, "summed_output");
+    const double separate_difference = out["separate_max_abs_difference"].get<double>();
+    const double summed_difference = out["summed_max_abs_difference"].get<double>();
+    CHECK_THAT(separate_difference,
+               WithinAbs((separate - output).cast<double>().cwiseAbs().maxCoeff(), 1e-9));
+    CHECK_THAT(summed_difference,
+               WithinAbs((summed - output).cast<double>().cwiseAbs().maxCoeff(), 1e-9));
+    CHECK(separate_difference < 1e-5);
+    CHECK(summed_difference < 1e-5);
+
+    // 4 d_model^2, whatever h is; GPT-2 small with biases: 4 * 768^2 + 4 * 768.
+    CHECK(out["parameter_count"].get<Index>() == 4 * s.d_model * s.d_model);
+    CHECK(out["gpt2_small_parameter_count"].get<Index>() == 2'362'368);
+  }
+}
+
+TEST_CASE("the narrated lesson prints the shapes at every step and the parameter counts",
+          "[chapter05]") {
+  const auto result = run_process(with_exe({"--tokens", "5", "--dim", "12", "--heads", "3"}));
+  REQUIRE(result.exit_code == 0);
+  const std::string& text = result.out;
+  // T x d_model -> h x T x d_head -> T x d_model
+  CHECK_THAT(text, contains("x (5 x 12)"));
+  CHECK_THAT(text, contains("Q = X W_q              (5 x 12)"));
+  CHECK_THAT(text, contains("split_heads(Q, h)      3 x (5 x 4)      h x T x d_head"));
+  CHECK_THAT(text, contains("heads O_1 .. O_h       3 x (5 x 4)"));
+  CHECK_THAT(text, contains("merge_heads -> concat  (5 x 12)"));
+  CHECK_THAT(text, contains("output = concat W_o    (5 x 12)"));
+  CHECK_THAT(text, contains("q_head0 (5 x 4)"));
+  for (const char* head :
+       {"head 0: attention weights", "head 1: attention weights", "head 2: attention weights"})
+    CHECK_THAT(text, contains(head));
+  CHECK(text.find("head 3: attention weights") == std::string::npos);
+  CHECK_THAT(text, contains("softmax(Q_i K_i^T / sqrt(4) + M) V_i"));
+  // 4 * 12^2 = 576 = 3 heads * (3 * 12 * 4) + 12^2
+  CHECK_THAT(text, contains("= 4 * 12^2 = 576"));
+  CHECK_THAT(text, contains("= 3 * 144 + 144 = 576"));
+  CHECK_THAT(text, contains("4 * 768^2 + 4 * 768 = 2,359,296 + 3,072 = 2,362,368"));
+  CHECK_THAT(text, contains("max |separate heads, concatenated, times W_o - split-and-merge| = "));
+  CHECK(text.find("\x1b[") == std::string::npos);  // no ANSI escapes in a pipe
+
+  // The printed differences are the recorded ones (printed with 3 significant digits).
+  const json out = run_json({"--tokens", "5", "--dim", "12", "--heads", "3"});
+  CHECK_THAT(text, contains(fmt::format("split-and-merge| = {:.3g}\n",
+                                        out["separate_max_abs_difference"].get<double>())));
+  CHECK_THAT(text, contains(fmt::format("sum_i O_i W_o^(i) - split-and-merge| = {:.3g}\n",
+                                        out["summed_max_abs_difference"].get<double>())));
+
+  // Matrices wider than 16 columns are recorded but not printed.
+  const auto wide = run_process(with_exe({"--dim", "32", "--heads", "4"}));
+  REQUIRE(wide.exit_code == 0);
+  CHECK_THAT(wide.out, contains("w_q (32 x 32): too wide to print; --json has it"));
+  CHECK_THAT(wide.out, contains("q_head0 (6 x 8)"));
+}
+
+TEST_CASE("the same seed gives byte-identical output, another seed other numbers", "[chapter05]") {
+  const std::vector<std::string> flags{"--seed", "7", "--heads", "4", "--causal", "--json"};
+  const auto first = run_process(with_exe(flags));
+  const auto second = run_process(with_exe(flags));
+  CHECK(first.exit_code == 0);
+  CHECK(first.out == second.out);
+  const auto other = run_process(with_exe({"--seed", "8", "--heads", "4", "--causal", "--json"}));
+  CHECK(first.out != other.out);
+  const auto text = run_process(with_exe({"--seed", "7"}), {"NO_COLOR=1"});
+  CHECK(text.out == run_process(with_exe({"--seed", "7"}), {"NO_COLOR=1"}).out);
+}
+
+TEST_CASE("bad flags, and heads that do not divide the dimension, exit 2 with the usage",
+          "[chapter05]") {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"--bogus"},
+                                               {"--tokens", "0"},
+                                               {"--tokens", "65"},
+                                               {"--tokens", "abc"},
+                                               {"--dim", "0"},
+                                               {"--dim", "513"},
+                                               {"--heads", "0"},
+                                               {"--heads", "65"},
+                                               {"--heads"},
+                                               {"--heads", "3"},
+                                               {"--dim", "10", "--heads", "4"},
+                                               {"--dim", "8", "--heads", "16"},
+                                               {"extra"}}) {
+    const auto result = run_process(with_exe(args));
+    INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
+    CHECK(result.exit_code == 2);
+    CHECK_THAT(result.err, contains("error:"));
+    CHECK_THAT(result.err, contains("--heads"));  // the usage follows
+    CHECK(result.out.empty());
+  }
+  // The divisibility error names both flags and values on its one line.
+  const auto result = run_process(with_exe({"--heads", "3", "--dim", "8"}));
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err.substr(0, result.err.find('\n')),
+             contains("error: --heads 3 does not divide --dim 8"));
+  const auto too_many = run_process(with_exe({"--dim", "8", "--heads", "16"}));
+  CHECK_THAT(too_many.err, contains("--heads 16 does not divide --dim 8"));
+
+  // The range ends themselves are accepted.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--tokens", "1", "--dim", "1", "--heads", "1", "--json"},
+        {"--tokens", "64", "--dim", "64", "--heads", "64", "--json"}}) {
+    CHECK(run_process(with_exe(args)).exit_code == 0);
+  }
+  const auto help = run_process(with_exe({"--help"}));
+  CHECK(help.exit_code == 0);
+  CHECK_THAT(help.out, contains("--causal"));
+  CHECK_THAT(help.out, contains("must divide --dim"));
+}
+
+TEST_CASE("the svg flag writes one heatmap per head", "[chapter05]") {
+  const auto dir = std::filesystem::temp_directory_path() / "qkv-test-ch05-svg";
+  std::filesystem::remove_all(dir);
+  const auto written = run_process(with_exe({"--heads", "4", "--svg", dir.string()}));
+  CHECK(written.exit_code == 0);
+  for (int i = 0; i < 4; ++i) {
+    const auto file = dir / ("weights_head" + std::to_string(i) + ".svg");
+    INFO(file.string());
+    REQUIRE(std::filesystem::exists(file));
+    CHECK(std::filesystem::file_size(file) > 0);
+  }
+  std::size_t svg_files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    svg_files += entry.path().extension() == ".svg" ? 1 : 0;
+  CHECK(svg_files == 4);  // one per head, nothing else
+  std::filesystem::remove_all(dir);
+
+  const auto result = run_process(with_exe({"--svg", "/proc/qkv-cannot-be-here"}));
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, contains("--svg"));
+}
