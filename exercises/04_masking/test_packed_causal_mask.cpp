@@ -1,0 +1,76 @@
+// Checks exercise packed_causal_mask: sequences packed into one row keep apart.
+
+#include "packed_causal_mask.hpp"
+
+#include <numeric>
+#include <optional>
+
+#include "qkv/attention.hpp"
+#include "qkv/catch.hpp"
+#include "qkv/random.hpp"
+
+using qkv::Index;
+using qkv::Mask;
+using qkv::exercises::packed_causal_mask;
+
+namespace {
+bool same(const Mask& a, const Mask& b) {
+  return a.rows() == b.rows() && a.cols() == b.cols() && (a == b).all();
+}
+}  // namespace
+
+TEST_CASE("packed_causal_mask by hand", "[packed_causal_mask]") {
+  Mask expected(5, 5);
+  expected << 1, 0, 0, 0, 0,  //
+      1, 1, 0, 0, 0,          //
+      0, 0, 1, 0, 0,          //
+      0, 0, 1, 1, 0,          //
+      0, 0, 1, 1, 1;
+  CHECK(same(packed_causal_mask({2, 3}), expected));
+  CHECK(same(packed_causal_mask({4}), qkv::causal_mask(4)));
+  Mask identity = Mask::Constant(3, 3, false);
+  identity.matrix().diagonal().setConstant(true);
+  CHECK(same(packed_causal_mask({1, 1, 1}), identity));  // one-token sequences see themselves
+}
+
+TEST_CASE("packed_causal_mask is block diagonal with causal blocks", "[packed_causal_mask]") {
+  const std::vector<Index> lengths{3, 1, 4, 2};
+  const Mask mask = packed_causal_mask(lengths);
+  REQUIRE(mask.rows() == 10);
+  REQUIRE(mask.cols() == 10);
+  Index start = 0;
+  for (Index n : lengths) {
+    INFO("sequence at " << start << " of length " << n);
+    CHECK(same(mask.block(start, start, n, n), qkv::causal_mask(n)));
+    // Nothing of the other sequences, in either direction.
+    CHECK_FALSE(mask.block(start, 0, n, start).any());
+    CHECK_FALSE(mask.block(start, start + n, n, 10 - start - n).any());
+    start += n;
+  }
+  CHECK(mask.matrix().diagonal().all());  // every token sees itself: no row is empty
+}
+
+TEST_CASE("packed attention equals attention on each sequence alone", "[packed_causal_mask]") {
+  qkv::Random random(12);
+  const std::vector<Index> lengths{4, 1, 3};
+  const Index t = std::accumulate(lengths.begin(), lengths.end(), Index{0});
+  const qkv::Matrix q = qkv::random_normal(random, t, 4), k = qkv::random_normal(random, t, 4),
+                    v = qkv::random_normal(random, t, 2);
+  const qkv::Matrix packed =
+      qkv::attention(q, k, v, std::optional<Mask>(packed_causal_mask(lengths)));
+  Index start = 0;
+  for (Index n : lengths) {
+    INFO("sequence at " << start);
+    const qkv::Matrix alone = qkv::attention(
+        qkv::Matrix(q.middleRows(start, n)), qkv::Matrix(k.middleRows(start, n)),
+        qkv::Matrix(v.middleRows(start, n)), std::optional<Mask>(qkv::causal_mask(n)));
+    CHECK(packed.middleRows(start, n).isApprox(alone, 1e-6f));
+    start += n;
+  }
+}
+
+TEST_CASE("packed_causal_mask rejects empty and non-positive lengths", "[packed_causal_mask]") {
+  CHECK_THROWS_AS(packed_causal_mask({}), qkv::ValueError);
+  CHECK_THROWS_AS(packed_causal_mask({3, 0, 2}), qkv::ValueError);
+  CHECK_THROWS_AS(packed_causal_mask({-1}), qkv::ValueError);
+}
