@@ -18,11 +18,13 @@ namespace qkv {
 /// Every intermediate of one attention call, so chapters can show them and tests check them.
 template <typename Scalar>
 struct AttentionResultT {
+  /// A dynamic-size matrix of `Scalar` (float or double).
   using MatrixT = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
   MatrixT scores;   ///< T_q x T_k: \f$ Q K^\top / \sqrt{d_k} \f$, masked entries \f$ -\infty \f$
   MatrixT weights;  ///< T_q x T_k: softmax of each row of the scores
   MatrixT output;   ///< T_q x d_v: weights times V
 };
+/// The float result the chapters use.
 using AttentionResult = AttentionResultT<float>;
 
 /// Scaled dot-product attention with an optional mask:

@@ -40,6 +40,7 @@ struct CommonOptions {
 /// @endcode
 class Cli {
  public:
+  /// `name` (the executable's) and `description` (one line) head the usage text.
   Cli(std::string name, std::string description);
   ~Cli();
   Cli(const Cli&) = delete;
@@ -71,6 +72,7 @@ class Cli {
   /// be written.
   std::optional<int> parse(int argc, const char* const* argv);
 
+  /// The flags every chapter has, as parse() read them.
   const CommonOptions& common() const { return common_; }
   /// The usage text, as `--help` prints it.
   std::string usage() const;

@@ -18,20 +18,22 @@ namespace qkv {
 /// An ordered JSON object built key by key. Adding a key twice throws qkv::Error.
 class JsonObject {
  public:
-  void add(std::string_view key, const Matrix& m);
-  void add(std::string_view key, const Vector& v);
+  void add(std::string_view key, const Matrix& m);  ///< A matrix, as an array of rows.
+  void add(std::string_view key, const Vector& v);  ///< A vector, as an array.
   /// A list of matrices, e.g. one attention-weight matrix per head.
   void add(std::string_view key, const std::vector<Matrix>& matrices);
-  void add(std::string_view key, const std::vector<Index>& indices);
-  void add(std::string_view key, const Labels& strings);
+  void add(std::string_view key, const std::vector<Index>& indices);  ///< Integers (rankings).
+  void add(std::string_view key, const Labels& strings);              ///< Strings (tokens).
+  /// A number, as json_number() writes it.
   void add(std::string_view key, double number);
-  void add(std::string_view key, std::string_view text);
+  void add(std::string_view key, std::string_view text);  ///< A string, escaped.
+  /// A string, escaped.
   void add(std::string_view key, const char* text) { add(key, std::string_view(text)); }
   /// A nested object.
   void add(std::string_view key, const JsonObject& object);
 
-  bool contains(std::string_view key) const;
-  bool empty() const { return members_.empty(); }
+  bool contains(std::string_view key) const;       ///< Whether `key` was added.
+  bool empty() const { return members_.empty(); }  ///< Whether nothing was added.
   /// The object as text: one member per line, two-space indent, matrices one row per line.
   std::string dump(int indent = 0) const;
 

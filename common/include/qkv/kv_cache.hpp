@@ -91,11 +91,11 @@ class KvCache {
     values_.resize(capacity, width);
   }
 
-  Index capacity() const { return keys_.rows(); }
-  Index width() const { return keys_.cols(); }
+  Index capacity() const { return keys_.rows(); }  ///< Rows it can hold.
+  Index width() const { return keys_.cols(); }     ///< Numbers per row.
   /// Tokens held: the position the next appended token will have.
   Index size() const { return size_; }
-  bool full() const { return size_ == capacity(); }
+  bool full() const { return size_ == capacity(); }  ///< size() == capacity().
 
   /// Appends the keys and values of new tokens, one row each, after the ones held.
   /// @throws ShapeError unless k_rows and v_rows are both n x width().
@@ -145,8 +145,8 @@ class WindowKvCache {
     values_.resize(window, width);
   }
 
-  Index window() const { return keys_.rows(); }
-  Index width() const { return keys_.cols(); }
+  Index window() const { return keys_.rows(); }  ///< w: the most recent tokens it keeps.
+  Index width() const { return keys_.cols(); }   ///< Numbers per row.
   /// Tokens appended since the last reset(): the position the next token will have.
   Index seen() const { return seen_; }
   /// Tokens held: \f$ \min(\text{seen}, w) \f$.

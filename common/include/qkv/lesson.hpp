@@ -20,11 +20,12 @@ namespace qkv {
 /// Narrated output (the default) or one JSON object (`--json`), from the same calls.
 class Lesson {
  public:
+  /// Narrates, or collects for `--json`, as `options` (from Cli::common()) say.
   explicit Lesson(const CommonOptions& options) : options_(options) {}
 
   /// True when printing the narrated lesson (not `--json`).
   bool narrating() const { return !options_.json; }
-  const CommonOptions& options() const { return options_; }
+  const CommonOptions& options() const { return options_; }  ///< The common flags.
 
   /// A numbered section heading: "== 1. title ==".
   void heading(std::string_view title);
@@ -37,6 +38,7 @@ class Lesson {
   }
   /// A line printed as it is (a formula, a worked sum), indented.
   void line(std::string_view text);
+  /// A line built with fmt.
   template <typename... Args>
   void line(fmt::format_string<Args...> format, Args&&... args) {
     if (narrating()) line(std::string_view(fmt::format(format, std::forward<Args>(args)...)));
@@ -56,7 +58,7 @@ class Lesson {
   }
 
   /// Prints `m` as a terminal heatmap (and records it under `name`); with `--svg DIR` also
-  /// writes DIR/<name>.svg.
+  /// writes `DIR/<name>.svg`.
   void heatmap(std::string_view name, std::string_view title, const Matrix& m,
                const Labels& row_labels, const Labels& col_labels);
   /// Prints `values` as a bar chart (recording nothing: show() the vector as well).

@@ -27,9 +27,9 @@ struct QkvWeights {
 
 /// Queries, keys and values of T tokens, each T x d_head.
 struct Qkv {
-  Matrix q;
-  Matrix k;
-  Matrix v;
+  Matrix q;  ///< \f$ Q = X W_q \f$
+  Matrix k;  ///< \f$ K = X W_k \f$
+  Matrix v;  ///< \f$ V = X W_v \f$
 };
 
 /// Draws W_q, W_k, W_v (in that order) like PyTorch's nn.Linear:

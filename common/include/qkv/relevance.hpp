@@ -99,7 +99,7 @@ inline Vector hard_retrieve(const Vector& query, const Matrix& keys, const Matri
 
 /// Mean and standard deviation of a sample.
 struct Spread {
-  double mean = 0.0;
+  double mean = 0.0;  ///< \f$ \bar x = \frac{1}{n}\sum_i x_i \f$
   /// Population standard deviation \f$ \sqrt{\frac{1}{n}\sum_i (x_i - \bar x)^2} \f$.
   double stddev = 0.0;
 };

@@ -20,7 +20,7 @@ using Matrix = Eigen::MatrixXf;
 using Vector = Eigen::VectorXf;
 /// Double-precision versions, for references and float-vs-double agreement checks.
 using MatrixD = Eigen::MatrixXd;
-using VectorD = Eigen::VectorXd;
+using VectorD = Eigen::VectorXd;  ///< A column vector of doubles (see MatrixD).
 
 /// Labels for the rows or columns of a printed matrix (usually tokens).
 using Labels = std::vector<std::string>;
