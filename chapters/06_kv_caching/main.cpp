@@ -1,0 +1,383 @@
+// Chapter 06: KV caching.
+//
+// A decoder writes one token at a time, and token t attends to tokens 0..t. Without a
+// cache every step recomputes the keys and values of the whole prefix; with a KV cache
+// each step projects the new token only, appends its key and value, and attends one query
+// to everything cached. Same numbers, far less work, paid for in memory. Run with --help
+// for the flags; the chapter text is README.md.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "qkv/cli.hpp"
+#include "qkv/kv_cache.hpp"
+#include "qkv/lesson.hpp"
+#include "qkv/masking.hpp"
+#include "qkv/multi_head.hpp"
+#include "qkv/random.hpp"
+
+namespace {
+
+qkv::Labels numbered(const char* prefix, qkv::Index count) {
+  qkv::Labels labels;
+  for (qkv::Index i = 0; i < count; ++i) labels.push_back(fmt::format("{}{}", prefix, i));
+  return labels;
+}
+
+// Matrices up to this many numbers are printed; larger ones only go into --json.
+constexpr qkv::Index print_limit = 512;
+
+void show_or_record(qkv::Lesson& lesson, std::string_view name, const qkv::Matrix& m,
+                    const qkv::Labels& row_labels) {
+  if (m.size() <= print_limit) {
+    lesson.show(name, m, row_labels, {}, "{:7.3f}");
+  } else {
+    lesson.record(name, m);
+    lesson.line("{} {}: too large to print here; --json has every number", name,
+                qkv::shape_label(m.rows(), m.cols()));
+  }
+}
+
+// "2 GiB", "72 MiB", "1.5 KiB": bytes in the largest binary unit that keeps the number >= 1.
+std::string human_bytes(std::int64_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return fmt::format("{:.4g} {}", value, units[unit]);
+}
+
+// Which token position each slot of the cache holds (NaN: an empty slot). A full cache
+// fills its slots in order; the ring buffer puts position p in slot p mod w.
+qkv::Vector slot_positions(const qkv::KvCache& cache) {
+  qkv::Vector positions = qkv::Vector::Constant(cache.capacity(), NAN);
+  for (qkv::Index s = 0; s < cache.size(); ++s) positions(s) = static_cast<float>(s);
+  return positions;
+}
+qkv::Vector slot_positions(const qkv::WindowKvCache& cache) {
+  qkv::Vector positions = qkv::Vector::Constant(cache.window(), NAN);
+  for (qkv::Index p = cache.seen() - cache.size(); p < cache.seen(); ++p)
+    positions(cache.slot(p)) = static_cast<float>(p);
+  return positions;
+}
+
+// The mask a prefill chunk uses with each kind of cache.
+const char* mask_kind(const qkv::KvCache&) { return "causal"; }
+const char* mask_kind(const qkv::WindowKvCache&) { return "window"; }
+
+// Median wall time, in seconds, of up to `repetitions` runs of `work` (fewer once the runs
+// have taken a second: large sizes recompute for a long time).
+template <typename Work>
+double median_seconds(int repetitions, Work&& work) {
+  std::vector<double> seconds;
+  double total = 0.0;
+  for (int r = 0; r < repetitions && total < 1.0; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    work();
+    seconds.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    total += seconds.back();
+  }
+  std::sort(seconds.begin(), seconds.end());
+  return seconds[seconds.size() / 2];
+}
+
+// One line per decode step: the shapes, and the cache growing (or, as a ring, not).
+template <typename Cache>
+void report_step(qkv::Lesson& lesson, qkv::Index t, qkv::Index d_model, const Cache& cache,
+                 std::vector<qkv::Vector>& slots) {
+  lesson.line("step {:3}  x_new {} -> q, k, v {} each; scores per head {}; cache keys {}", t,
+              qkv::shape_label(1, d_model), qkv::shape_label(1, d_model),
+              qkv::shape_label(1, cache.size()), qkv::shape_label(cache.size(), d_model));
+  slots.push_back(slot_positions(cache));
+}
+
+// Prefill and decode all of x with `cache`; prints the shapes of every step when
+// `narrate`, and records which position each slot holds after each step.
+template <typename Cache>
+qkv::Matrix generate(qkv::Lesson& lesson, const qkv::Matrix& x, const qkv::MultiHeadWeights& w,
+                     qkv::Index prompt, Cache& cache, std::vector<qkv::Vector>* slots) {
+  const qkv::Index d_model = w.d_model();
+  const bool narrate = slots != nullptr;
+  qkv::Matrix out(x.rows(), d_model);
+  //! [prefill]
+  // Prefill: the whole prompt in one step. Its P queries see the cache and each other
+  // under the causal mask, exactly as in full attention.
+  out.topRows(prompt) = qkv::decode_step(x.topRows(prompt), w, cache);
+  //! [prefill]
+  if (narrate) {
+    lesson.line("prefill  x_new {} -> q, k, v {} each; mask {} {}; cache keys {}",
+                qkv::shape_label(prompt, d_model), qkv::shape_label(prompt, d_model),
+                mask_kind(cache), qkv::shape_label(prompt, prompt),
+                qkv::shape_label(cache.size(), d_model));
+    slots->push_back(slot_positions(cache));
+  }
+  //! [decode]
+  // Decode: one new token per step. q, k, v of that token only; k and v are appended and
+  // the one query attends to every cached key.
+  for (qkv::Index t = prompt; t < x.rows(); ++t) {
+    out.row(t) = qkv::decode_step(x.row(t), w, cache);
+    if (narrate) report_step(lesson, t, d_model, cache, *slots);
+  }
+  //! [decode]
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  qkv::Cli cli("06_kv_caching", "Chapter 06: decoding token by token with a KV cache");
+  qkv::Index tokens = 8, prompt = 3, d_model = 16, heads = 4, window = 0;
+  cli.add_size("--tokens", tokens, "number of tokens T: the prompt plus the generated ones", 1,
+               512);
+  cli.add_size("--prompt", prompt, "prompt length P, prefilled in one step (P <= T)", 1, 512);
+  cli.add_size("--dim", d_model, "model width d_model", 1, 512);
+  cli.add_size("--heads", heads, "number of heads h; must divide --dim", 1, 64);
+  cli.add_size("--window", window,
+               "keep only the last W tokens, in a ring buffer of W rows (0: keep every token)", 0,
+               512);
+  cli.require_divides("--heads", heads, "--dim", d_model);
+  cli.add_check([&]() -> std::string {
+    if (prompt <= tokens) return {};
+    return fmt::format("--prompt {} exceeds --tokens {}: the prompt is the first P of the T tokens",
+                       prompt, tokens);
+  });
+  if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
+  qkv::Lesson lesson(cli.common());
+  const qkv::Index d_head = d_model / heads;
+  const qkv::Labels positions = numbered("t", tokens);
+
+  //! [setup]
+  qkv::Random random(cli.common().seed);
+  // Row t of X stands in for the embedding of token t. A real model would feed back the
+  // embedding of the token it just sampled; the attention computation is the same.
+  const qkv::Matrix x = qkv::random_normal(random, tokens, d_model);
+  const qkv::MultiHeadWeights w = qkv::random_multi_head_weights(random, d_model, heads);
+  //! [setup]
+  lesson.heading("Generating one token at a time");
+  lesson.say(
+      "A decoder writes text one token at a time: to produce token t it runs attention with "
+      "token t's query over the keys and values of tokens 0..t, then samples the next token "
+      "and feeds its embedding back in. Here T = {} tokens of width d_model = {}, a prompt of "
+      "P = {} tokens, and one multi-head attention layer (chapter 05) with h = {} heads of "
+      "d_head = {}. To keep the point on attention, row t of a seeded X plays the embedding "
+      "of token t instead of a sampled token.",
+      tokens, d_model, prompt, heads, d_head);
+  show_or_record(lesson, "x", x, positions);
+  lesson.record("w_q", w.w_q);
+  lesson.record("w_k", w.w_k);
+  lesson.record("w_v", w.w_v);
+  lesson.record("w_o", w.w_o);
+  lesson.record("heads", static_cast<double>(heads));
+  lesson.say("W_q, W_k, W_v and W_o are {} each, drawn like nn.Linear (--json prints them).",
+             qkv::shape_label(d_model, d_model));
+
+  //! [full]
+  // The reference: attention over all T tokens at once, each seeing tokens 0..t (or, with
+  // --window W, only the last W of them).
+  const qkv::Mask mask = window > 0 ? qkv::window_mask(tokens, window) : qkv::causal_mask(tokens);
+  const qkv::Matrix full_output = qkv::multi_head_attention(x, w, mask).output;
+  //! [full]
+  lesson.heading("Without a cache: every step recomputes the prefix");
+  lesson.say(
+      "Generating token t without a cache means running the layer on tokens 0..t again: "
+      "K = X[0..t] W_k and V = X[0..t] W_v, a (t+1) x d_model matrix each, of which only the "
+      "last row is new. Over T steps that is T (T + 1) / 2 = {} key rows computed for {} "
+      "distinct tokens. The rows below are what generation must produce: {} attention over "
+      "all T tokens, each row seeing only the tokens allowed before it.",
+      tokens * (tokens + 1) / 2, tokens, window > 0 ? "windowed" : "causal");
+  show_or_record(lesson, "full_output", full_output, positions);
+
+  lesson.heading(window > 0 ? "With a fixed-window cache: a ring buffer" : "With a KV cache");
+  if (window > 0) {
+    lesson.say(
+        "With --window {0}, each token sees only the last {0} tokens (chapter 04's window "
+        "mask), so the cache needs only {0} rows: a ring buffer. Token p goes into slot "
+        "p mod {0} and overwrites token p - {0}, which no later query can see. Memory stays "
+        "fixed however long the generation runs.",
+        window);
+  } else {
+    lesson.say(
+        "The keys and values of tokens 0..t-1 do not change when token t arrives: a causal "
+        "mask means no token ever looks ahead. So keep them. The cache has room for T = {} "
+        "rows, allocated up front. The prompt is prefilled in one step; then each step "
+        "projects one new token and attends its single query to every cached key.",
+        tokens);
+  }
+  std::vector<qkv::Vector> slots;
+  qkv::Matrix cached_output;
+  qkv::Index capacity = tokens;
+  if (window > 0) {
+    qkv::WindowKvCache cache(window, d_model);
+    cached_output = generate(lesson, x, w, prompt, cache, &slots);
+    capacity = window;
+  } else {
+    qkv::KvCache cache(tokens, d_model);
+    cached_output = generate(lesson, x, w, prompt, cache, &slots);
+  }
+  lesson.say("");
+  show_or_record(lesson, "cached_output", cached_output, positions);
+  const double difference = (cached_output - full_output).cwiseAbs().maxCoeff();
+  lesson.record("max_difference", difference);
+  lesson.say(
+      "The same rows: the largest difference from full attention is {:.2g}, float rounding "
+      "(the products are summed in a different order).",
+      difference);
+
+  qkv::Matrix slot_table(static_cast<qkv::Index>(slots.size()), capacity);
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    slot_table.row(static_cast<qkv::Index>(i)) = slots[i].transpose();
+  qkv::Labels step_labels{"prefill"};
+  for (qkv::Index t = prompt; t < tokens; ++t) step_labels.push_back(fmt::format("t{}", t));
+  lesson.record("cache_slots", slot_table);
+  if (slot_table.size() <= print_limit) {
+    lesson.say(
+        "Which token each slot of the cache holds after each step (nan: an empty slot). "
+        "{}",
+        window > 0 ? "Watch the ring wrap: position p lands in slot p mod W."
+                   : "The cache fills up one row per step.");
+    lesson.heatmap("cache_slots", "token position held in each cache slot", slot_table, step_labels,
+                   numbered("slot ", capacity));
+  } else {
+    lesson.line("cache_slots {}: too large to draw here; --json has it",
+                qkv::shape_label(slot_table.rows(), slot_table.cols()));
+  }
+
+  lesson.heading("Memory: what the cache holds");
+  lesson.say(
+      "Every layer keeps one key and one value of d_head numbers per kv head and token: "
+      "bytes = 2 x layers x kv heads x d_head x tokens x bytes per number.");
+  //! [memory]
+  struct Model {
+    const char* name;
+    qkv::Index layers, kv_heads, d_head, tokens, bytes_per_number;
+  };
+  const std::vector<Model> models{
+      {"this demo, fp32", 1, heads, d_head, capacity, 4},
+      {"GPT-2 small, fp32", 12, 12, 64, 1024, 4},
+      {"GPT-2 small, fp16", 12, 12, 64, 1024, 2},
+      {"7B (Llama-2-7B size), fp16", 32, 32, 128, 4096, 2},
+  };
+  //! [memory]
+  std::vector<qkv::Index> cache_bytes, bytes_per_token;
+  qkv::Labels model_names;
+  lesson.line("{:<27} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>12}  {:>10}", "model", "layers", "kv heads",
+              "d_head", "tokens", "bytes", "per token", "total");
+  for (const Model& m : models) {
+    const auto total =
+        qkv::kv_cache_bytes(m.layers, m.kv_heads, m.d_head, m.tokens, m.bytes_per_number);
+    const auto per_token =
+        qkv::kv_cache_bytes(m.layers, m.kv_heads, m.d_head, 1, m.bytes_per_number);
+    cache_bytes.push_back(total);
+    bytes_per_token.push_back(per_token);
+    model_names.emplace_back(m.name);
+    lesson.line("{:<27} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>12}  {:>10}  = {}", m.name, m.layers,
+                m.kv_heads, m.d_head, m.tokens, m.bytes_per_number, human_bytes(per_token), total,
+                human_bytes(total));
+  }
+  lesson.record("cache_models", model_names);
+  lesson.record("cache_bytes", cache_bytes);
+  lesson.record("cache_bytes_per_token", bytes_per_token);
+  lesson.say(
+      "The cache grows linearly with the context and with the batch: every sequence being "
+      "generated has its own. For a 7B model a batch of 8 sequences of 4096 tokens needs 8 "
+      "times the last line, beside the weights. That is why models share key/value heads "
+      "between query heads (grouped-query attention: fewer kv heads) and why long contexts "
+      "run out of memory before they run out of compute.");
+
+  lesson.heading("Work: FLOPs per step");
+  lesson.say(
+      "Counting a multiply-add as 2 FLOPs, one step for a token that attends to T_k keys "
+      "costs, for one layer, with the cache 8 d_model^2 + 4 T_k d_model (q, k, v and W_o for "
+      "one token; scores and weighted values); without, 4 d_model^2 + 4 T_k d_model^2 + "
+      "4 T_k d_model: the keys and values of all T_k tokens again.");
+  //! [flops]
+  std::vector<qkv::Index> flop_dims, flop_keys, flops_cached, flops_recompute;
+  for (qkv::Index t_k : {qkv::Index{1}, (tokens + 1) / 2, tokens}) {
+    if (!flop_keys.empty() && flop_keys.back() == t_k) continue;
+    flop_dims.push_back(d_model);
+    flop_keys.push_back(t_k);
+  }
+  for (qkv::Index t_k : {512, 2048}) {  // the benchmark's layer: d_model 512, 8 heads
+    flop_dims.push_back(512);
+    flop_keys.push_back(t_k);
+  }
+  for (std::size_t i = 0; i < flop_keys.size(); ++i) {
+    flops_cached.push_back(qkv::cached_step_flops(flop_dims[i], flop_keys[i]));
+    flops_recompute.push_back(qkv::recompute_step_flops(flop_dims[i], flop_keys[i]));
+  }
+  //! [flops]
+  lesson.line("{:>8} {:>6}  {:>14}  {:>14}  {:>8}", "d_model", "T_k", "with cache", "recomputing",
+              "ratio");
+  for (std::size_t i = 0; i < flop_keys.size(); ++i)
+    lesson.line("{:>8} {:>6}  {:>14}  {:>14}  {:>7.1f}x", flop_dims[i], flop_keys[i],
+                flops_cached[i], flops_recompute[i],
+                static_cast<double>(flops_recompute[i]) / static_cast<double>(flops_cached[i]));
+  lesson.record("flops_d_model", flop_dims);
+  lesson.record("flops_t_k", flop_keys);
+  lesson.record("flops_cached", flops_cached);
+  lesson.record("flops_recompute", flops_recompute);
+  lesson.say(
+      "With the cache a step's work grows only through attention itself (4 T_k d_model); "
+      "without it, the projections of the whole prefix dominate and the work of step t grows "
+      "like t d_model^2, so generating T tokens costs about 2 T^2 d_model^2.");
+
+  if (lesson.narrating()) {
+    lesson.heading("Time: generating the tokens both ways");
+    // Timings vary from run to run: they are printed here, never recorded for --json.
+    //! [timing]
+    const int repetitions = 5;
+    const double with_cache = median_seconds(repetitions, [&] {
+      if (window > 0) {
+        qkv::WindowKvCache cache(window, d_model);
+        generate(lesson, x, w, prompt, cache, nullptr);
+      } else {
+        qkv::KvCache cache(tokens, d_model);
+        generate(lesson, x, w, prompt, cache, nullptr);
+      }
+    });
+    const double without_cache = median_seconds(repetitions, [&] {
+      qkv::Matrix out(tokens, d_model);
+      out.topRows(prompt) = qkv::multi_head_attention(x.topRows(prompt), w,
+                                                      qkv::Mask(mask.topLeftCorner(prompt, prompt)))
+                                .output;
+      for (qkv::Index t = prompt; t < tokens; ++t) {
+        // Everything token t may see, keys and values recomputed: tokens 0..t (or the window).
+        const qkv::Index first = window > 0 ? std::max<qkv::Index>(0, t + 1 - window) : 0;
+        out.row(t) = qkv::recompute_step(x.middleRows(first, t + 1 - first), w);
+      }
+    });
+    //! [timing]
+    lesson.say(
+        "Producing all {} rows (prefill, then {} decode steps), the median of up to {} runs "
+        "on this machine:",
+        tokens, tokens - prompt, repetitions);
+    lesson.line("with the cache   {:10.1f} us   ({:.2f} us per token)", with_cache * 1e6,
+                with_cache * 1e6 / static_cast<double>(tokens));
+    lesson.line("recomputing      {:10.1f} us   ({:.2f} us per token)", without_cache * 1e6,
+                without_cache * 1e6 / static_cast<double>(tokens));
+    lesson.line("speedup          {:10.1f}x", without_cache / with_cache);
+    lesson.say(
+        "At these toy sizes fixed costs dominate and the ratio is small or noisy. Try "
+        "--tokens 256 --prompt 1 --dim 512 --heads 8, or run the benchmark "
+        "(qkv_decode_benchmark, see README.md), which times d_model 512 up to 2048 tokens.");
+  }
+
+  lesson.heading("What comes next");
+  lesson.say(
+      "A KV cache turns generation from quadratic recomputation into one query per step over "
+      "a growing memory. Real inference servers go further: grouped-query attention shrinks "
+      "the cache, paged caches share memory between sequences, and sliding windows with a few "
+      "kept 'sink' tokens bound it. The exercises try two of these.");
+  return lesson.finish();
+} catch (const std::exception& error) {
+  return qkv::report_error(error);
+}
