@@ -5,18 +5,21 @@
 #
 #   scripts/setup.sh            build and test dependencies
 #   scripts/setup.sh --docs     also Doxygen, MathJax, the theme and Chromium (docs site)
+#   scripts/setup.sh --lint     also clang-format and clang-tidy (scripts/ci-format.sh)
 #   scripts/setup.sh --print    print the package lists only
 set -euo pipefail
 
 build_packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev)
 docs_packages=(doxygen doxygen-awesome-css libjs-mathjax chromium)
+lint_packages=(clang-format clang-tidy)
 ubuntu_packages="g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev  (docs: doxygen libjs-mathjax chromium-browser)"
 brew_packages="cmake ninja eigen fmt cli11 catch2 nlohmann-json  (docs: doxygen)"
 
-want_docs=0
+want_docs=0 want_lint=0
 for arg in "$@"; do
   case "$arg" in
     --docs) want_docs=1 ;;
+    --lint) want_lint=1 ;;
     --print)
       echo "Debian 12:    ${build_packages[*]}  (docs: ${docs_packages[*]})"
       echo "Ubuntu 24.04: sudo apt-get install $ubuntu_packages"
@@ -29,6 +32,7 @@ done
 
 packages=("${build_packages[@]}")
 [ "$want_docs" = 1 ] && packages+=("${docs_packages[@]}")
+[ "$want_lint" = 1 ] && packages+=("${lint_packages[@]}")
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   echo "setup.sh: this is not a Debian-like system; install these yourself:"
