@@ -376,7 +376,8 @@ int main(int argc, char** argv) try {
       "A KV cache turns generation from quadratic recomputation into one query per step over "
       "a growing memory. Real inference servers go further: grouped-query attention shrinks "
       "the cache, paged caches share memory between sequences, and sliding windows with a few "
-      "kept 'sink' tokens bound it. The exercises try two of these.");
+      "kept 'sink' tokens bound it. The exercises build a paged cache and a sink cache, and size a "
+      "cache for a GPU.");
   return lesson.finish();
 } catch (const std::exception& error) {
   return qkv::report_error(error);
