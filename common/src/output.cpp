@@ -297,7 +297,9 @@ void write_svg_heatmap(const std::filesystem::path& path, std::string_view title
   constexpr int cell = 44, title_height = 30, char_width = 8;
   const int left = 12 + char_width * static_cast<int>(widest(row_labels));
   const int top = title_height + 12 + char_width * static_cast<int>(widest(col_labels));
-  const int width = left + cell * static_cast<int>(m.cols()) + 12;
+  // Wide enough for the title too (bold 15px: about 9px a character).
+  const int width = std::max(left + cell * static_cast<int>(m.cols()) + 12,
+                             16 + 9 * static_cast<int>(title.size()));
   const int height = top + cell * static_cast<int>(m.rows()) + 12;
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
