@@ -10,12 +10,13 @@ Fails (exit 1, every problem listed) unless
   - on every page that has formulas, MathJax typeset each of them with its TeX web font,
     and no formula is left as raw TeX or shows a MathJax error;
   - every image and SVG figure on those pages loaded, and every chapter page shows at
-    least one figure;
+    least one figure, no label of which is cut off at the figure's edge;
   - every request the pages made stayed on the machine (file:, data:, about:);
   - the chapters are in the sidebar in order, each with links to the previous and next;
   - in every HTML file of the site, every link and image to a local file resolves, anchors
     included.
-It saves a screenshot of every page it opened (screenshots/ch01.png, index.png, ...).
+It saves a screenshot of every page it opened (screenshots/ch01.png, index.png, ...) and
+of each chapter's first figure (ch01_figure.png).
 
 Only the Python standard library: Chromium is driven through the DevTools protocol over
 a pipe (--remote-debugging-pipe), so there is no WebSocket client or Node.js to install.
@@ -210,7 +211,10 @@ PAGE_PROBE = r"""
       if (processingErrors) report.problems.push(`${processingErrors} Math Processing Errors`);
     }
   }
-  const left = (document.body.innerText.match(/\\\(|\\\[|\\f\$|\\f\[/g) || []).length;
+  // Prose only: code listings may show TeX on purpose (a header's \f$ ... \f$ comments).
+  const prose = document.body.cloneNode(true);
+  prose.querySelectorAll("div.fragment, pre, code, script").forEach((e) => e.remove());
+  const left = (prose.textContent.match(/\\\(|\\\[|\\f\$|\\f\[/g) || []).length;
   if (left) report.problems.push(`${left} formulas left as raw TeX`);
   // Images: loaded and not empty. SVG figures are <object>s: their document must be there.
   report.images = 0;
@@ -220,8 +224,10 @@ PAGE_PROBE = r"""
     if (!img.naturalWidth) report.problems.push(`image did not load: ${img.getAttribute("src")}`);
   }
   report.figures = 0;
+  report.figureFiles = [];
   for (const object of document.querySelectorAll("object[type='image/svg+xml'], .image img")) {
     report.figures++;
+    report.figureFiles.push(object.getAttribute("data") || object.getAttribute("src"));
     if (object.tagName === "OBJECT") {
       const box = object.getBoundingClientRect();
       if (box.width < 20 || box.height < 20)
@@ -233,6 +239,22 @@ PAGE_PROBE = r"""
   report.next = link(".qkv-next a");
   report.title = document.title;
   return report;
+})()
+"""
+
+
+# Runs in an SVG figure opened on its own: every label must lie inside the picture.
+FIGURE_PROBE = r"""
+(() => {
+  const svg = document.documentElement;
+  const width = svg.width.baseVal.value, height = svg.height.baseVal.value;
+  const cut = [];
+  for (const text of svg.querySelectorAll("text")) {
+    const box = text.getBoundingClientRect();
+    if (box.left < -1 || box.top < -1 || box.right > width + 1 || box.bottom > height + 1)
+      cut.push(text.textContent);
+  }
+  return { width, height, cut };
 })()
 """
 
@@ -345,6 +367,7 @@ def main():
     args.screenshots.mkdir(parents=True, exist_ok=True)
     browser = Browser(chromium)
     formulas = 0
+    figure_files = []
     try:
         for name, what in pages:
             path = site / f"{name}.html"
@@ -392,13 +415,28 @@ def main():
                 problems.append(f"{name}.html ({what}) shows no figure: add "
                                 f"\\image html {name}_<name>.svg to its README")
             browser.screenshot(args.screenshots / f"{name}.png")
+            figure_files += [f for f in report["figureFiles"] if f and f.endswith(".svg")]
+            if name in labels and report["figures"]:
+                # A second picture with the page's first figure in the middle of the view.
+                browser.evaluate("document.querySelector('div.image')"
+                                 ".scrollIntoView({block: 'center'})")
+                browser.screenshot(args.screenshots / f"{name}_figure.png")
             print(f"  {name + '.html':40} {report.get('formulas', 0):4} formulas "
                   f"{report['figures']:3} figures {report['images']:3} images")
+        for figure in sorted(set(figure_files)):
+            path = site / figure
+            if not path.is_file():
+                continue  # reported above
+            browser.open(path.as_uri())
+            cut = browser.evaluate(FIGURE_PROBE)["cut"]
+            if cut:
+                problems.append(f"{figure}: text cut off at the picture's edge: {cut}")
     finally:
         browser.close()
 
     elapsed = time.monotonic() - started
-    print(f"check_site: {len(pages)} pages in Chromium ({formulas} formulas), links in "
+    print(f"check_site: {len(pages)} pages in Chromium ({formulas} formulas, "
+          f"{len(set(figure_files))} figures), links in "
           f"{html_files} HTML files, {elapsed:.1f} s; screenshots in {args.screenshots}")
     if problems:
         print(f"check_site: {len(problems)} problems:", file=sys.stderr)
