@@ -10,9 +10,9 @@
 set -euo pipefail
 
 build_packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev)
-docs_packages=(doxygen doxygen-awesome-css libjs-mathjax chromium)
+docs_packages=(doxygen doxygen-awesome-css libjs-mathjax chromium python3)
 lint_packages=(clang-format clang-tidy)
-ubuntu_packages="g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev  (docs: doxygen libjs-mathjax chromium-browser)"
+ubuntu_packages="g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev  (docs: doxygen doxygen-awesome-css libjs-mathjax chromium-browser python3)"
 brew_packages="cmake ninja eigen fmt cli11 catch2 nlohmann-json  (docs: doxygen)"
 
 want_docs=0 want_lint=0
