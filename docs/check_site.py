@@ -14,7 +14,8 @@ Fails (exit 1, every problem listed) unless
   - every request the pages made stayed on the machine (file:, data:, about:);
   - the chapters are in the sidebar in order, each with links to the previous and next;
   - in every HTML file of the site, every link and image to a local file resolves, anchors
-    included.
+    included;
+  - no exercise page shows a line of its solution that the stub does not have.
 It saves a screenshot of every page it opened (screenshots/ch01.png, index.png, ...) and
 of each chapter's first figure (ch01_figure.png).
 
@@ -315,6 +316,51 @@ def check_sidebar(site, labels):
     return []
 
 
+class TextCollector(html.parser.HTMLParser):
+    """The text of an HTML file, scripts left out."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.skip += tag in ("script", "style")
+
+    def handle_endtag(self, tag):
+        self.skip -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def check_no_solutions(site, manifest):
+    """No exercise page shows a line of code that the solution has and the stub has not."""
+    problems = []
+    squash = lambda text: re.sub(r"\s+", "", text)
+    root = manifest.resolve().parent.parent
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        fields = [field.strip() for field in line.split("|")]
+        id, chapter, file = fields[0], fields[1], fields[3]
+        page, solution = site / f"ex_{id}.html", root / "solutions" / chapter / file
+        stub = root / "exercises" / chapter / file
+        if not (page.is_file() and solution.is_file() and stub.is_file()):
+            continue
+        stub_lines = {squash(l) for l in stub.read_text(encoding="utf-8").splitlines()}
+        text = TextCollector()
+        text.feed(page.read_text(encoding="utf-8"))
+        shown = squash("".join(text.parts))
+        for code in solution.read_text(encoding="utf-8").splitlines():
+            code = squash(code)
+            if len(code) >= 12 and not code.startswith("//") and code not in stub_lines \
+                    and code in shown:
+                problems.append(f"ex_{id}.html shows a line of the solution: {code}")
+    return problems
+
+
 def read_chapters(path):
     chapters = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     return [(f"ch{name[:2]}", name) for name in chapters]
@@ -363,6 +409,7 @@ def main():
     problems += link_problems
     labels = [label for label, _ in chapters]
     problems += check_sidebar(site, labels)
+    problems += check_no_solutions(site, args.manifest)
 
     args.screenshots.mkdir(parents=True, exist_ok=True)
     browser = Browser(chromium)
