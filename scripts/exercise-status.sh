@@ -9,10 +9,13 @@ build="${1:?usage: exercise-status.sh BUILD_DIR [--expect-all-fail]}"
 expect_fail=0
 [ "${2:-}" = "--expect-all-fail" ] && expect_fail=1
 
+# Strips leading and trailing blanks, leaving quotes and apostrophes alone.
+trim() { local s="$1"; s="${s#"${s%%[![:space:]]*}"}"; printf '%s' "${s%"${s##*[![:space:]]}"}"; }
+
 done_count=0 total=0 next="" problems=0
 while IFS='|' read -r id chapter title file tag hint; do
-  id=$(echo "$id" | xargs); chapter=$(echo "$chapter" | xargs); file=$(echo "$file" | xargs)
-  tag=$(echo "$tag" | xargs); title=$(echo "$title" | xargs); hint=$(echo "$hint" | xargs)
+  id=$(trim "$id"); chapter=$(trim "$chapter"); file=$(trim "$file")
+  tag=$(trim "$tag"); title=$(trim "$title"); hint=$(trim "$hint")
   total=$((total + 1))
   exe="$build/exercises/exercise_$id"
   if [ ! -x "$exe" ]; then
