@@ -5,8 +5,9 @@
                   --manifest exercises/manifest --screenshots build/docs/screenshots
 
 Fails (exit 1, every problem listed) unless
-  - the main page, the page of every chapter in chapters.txt (ch01.html, ...) and of every
-    exercise in the manifest (ex_<id>.html) load from disk without a script error;
+  - the main page, the page of every chapter in chapters.txt (ch01.html, ...), of every
+    exercise in the manifest (ex_<id>.html) and of the library reference (namespace, class
+    and struct pages) load from disk without a script error;
   - on every page that has formulas, MathJax typeset each of them with its TeX web font,
     and no formula is left as raw TeX or shows a MathJax error;
   - every image and SVG figure on those pages loaded, and every chapter page shows at
@@ -404,6 +405,13 @@ def main():
     for name, what in pages:
         if not (site / f"{name}.html").is_file():
             problems.append(f"{name}.html ({what}) is missing")
+    # The library reference: the namespace and class pages, where the formulas are.
+    reference = sorted(p.stem for p in site.glob("*.html")
+                       if re.fullmatch(r"(namespace|class|struct)\w*_1_1\w*|namespace(?!s|members)\w+",
+                                       p.stem))
+    if "namespaceqkv" not in reference:
+        problems.append("namespaceqkv.html (the library reference) is missing")
+    pages += [(name, "the library reference") for name in reference]
 
     html_files, link_problems = check_links(site)
     problems += link_problems
@@ -461,7 +469,8 @@ def main():
             if name in labels and report["figures"] == 0:
                 problems.append(f"{name}.html ({what}) shows no figure: add "
                                 f"\\image html {name}_<name>.svg to its README")
-            browser.screenshot(args.screenshots / f"{name}.png")
+            if what != "the library reference" or name == "namespaceqkv":
+                browser.screenshot(args.screenshots / f"{name}.png")
             figure_files += [f for f in report["figureFiles"] if f and f.endswith(".svg")]
             if name in labels and report["figures"]:
                 # A second picture with the page's first figure in the middle of the view.
