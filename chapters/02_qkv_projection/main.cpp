@@ -181,8 +181,8 @@ int main(int argc, char** argv) try {
       "differs from how much \"{1}\" looks for \"{0}\", because queries and keys come from "
       "different matrices. Use the embeddings themselves as queries and keys, X X^T / "
       "sqrt(d_model), and the scores are symmetric (largest |S - S^T|: {4:.4f} with the "
-      "projections, {5:.4f} without), and a token's score with itself is its squared length, "
-      "usually its largest: every word would mostly look at itself.",
+      "projections, {5:.4f} without), and a token's score with itself is its squared length over "
+      "sqrt(d_model), usually its largest: every word would mostly look at itself.",
       row_name, col_name, scores(row, col), scores(col, row), asymmetry, unprojected_asymmetry);
   lesson.show("unprojected_scores", unprojected, labels, labels, "{:7.3f}");
   lesson.record("asymmetry", static_cast<double>(asymmetry));

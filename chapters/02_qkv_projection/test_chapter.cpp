@@ -116,6 +116,10 @@ TEST_CASE("the default run: six tokens of 'the cat sat on the mat', d_model 8, d
   CHECK(x.row(0) == x.row(4));
   CHECK(scores.row(0) == scores.row(4));
   CHECK(scores.col(0) == scores.col(4));
+  // "a token's score with itself is usually the largest in its row": in this run, always
+  // (the two "the" tie, up to the rounding of the product).
+  const Matrix unprojected = matrix_from_json(out["unprojected_scores"]);
+  for (Index i = 0; i < 6; ++i) CHECK(unprojected(i, i) >= unprojected.row(i).maxCoeff() - 1e-6f);
   CHECK(out["parameters"].get<Index>() == 96);
   CHECK(out["embedding_parameters"].get<Index>() == 40);
 }
