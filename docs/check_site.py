@@ -218,6 +218,9 @@ PAGE_PROBE = r"""
   prose.querySelectorAll("div.fragment, pre, code, script").forEach((e) => e.remove());
   const left = (prose.textContent.match(/\\\(|\\\[|\\f\$|\\f\[/g) || []).length;
   if (left) report.problems.push(`${left} formulas left as raw TeX`);
+  // Markdown Doxygen 1.9.4 left as text (e.g. *"quoted"* or ("`code`")): reported, not fatal.
+  report.notes = (prose.textContent.match(/[*_]["'][^*_\n]{0,40}|["(]`[^`\n]{0,40}/g) || [])
+    .map((text) => `Markdown shown as text: ${text.trim()}`);
   // Images: loaded and not empty. SVG figures are <object>s: their document must be there.
   report.images = 0;
   for (const img of document.querySelectorAll("img")) {
@@ -423,6 +426,7 @@ def main():
     browser = Browser(chromium)
     formulas = 0
     figure_files = []
+    notes = []
     try:
         for name, what in pages:
             path = site / f"{name}.html"
@@ -458,6 +462,7 @@ def main():
                     if not any(h in text for h in HARMLESS) and url != "about:blank":
                         problems.append(f"{name}.html: {text} {url}".rstrip())
             problems += [f"{name}.html: {p}" for p in report["problems"]]
+            notes += [f"{name}.html: {n}" for n in report["notes"]]
             formulas += report.get("formulas", 0)
             if name in labels:
                 i = labels.index(name)
@@ -494,6 +499,8 @@ def main():
     print(f"check_site: {len(pages)} pages in Chromium ({formulas} formulas, "
           f"{len(set(figure_files))} figures), links in "
           f"{html_files} HTML files, {elapsed:.1f} s; screenshots in {args.screenshots}")
+    for note in notes:
+        print(f"check_site: note: {note}")
     if problems:
         print(f"check_site: {len(problems)} problems:", file=sys.stderr)
         for problem in problems:
