@@ -100,20 +100,20 @@ void report_step(qkv::Lesson& lesson, qkv::Index t, qkv::Index d_model, const Ca
   slots.push_back(slot_positions(cache));
 }
 
-// Prefill and decode all of x with `cache`; prints the shapes of every step when
-// `narrate`, and records which position each slot holds after each step.
+// Prefill and decode all of x with `cache`. Unless `slots` is null (the timing runs), prints
+// the shapes of every step and records which position each slot holds after each step.
 template <typename Cache>
 qkv::Matrix generate(qkv::Lesson& lesson, const qkv::Matrix& x, const qkv::MultiHeadWeights& w,
                      qkv::Index prompt, Cache& cache, std::vector<qkv::Vector>* slots) {
   const qkv::Index d_model = w.d_model();
-  const bool narrate = slots != nullptr;
+  const bool observe = slots != nullptr;
   qkv::Matrix out(x.rows(), d_model);
   //! [prefill]
   // Prefill: the whole prompt in one step. Its P queries see the cache and each other
   // under the causal mask, exactly as in full attention.
   out.topRows(prompt) = qkv::decode_step(x.topRows(prompt), w, cache);
   //! [prefill]
-  if (narrate) {
+  if (observe) {
     lesson.line("prefill  x_new {} -> q, k, v {} each; mask {} {}; cache keys {}",
                 qkv::shape_label(prompt, d_model), qkv::shape_label(prompt, d_model),
                 mask_kind(cache), qkv::shape_label(prompt, prompt),
@@ -125,7 +125,7 @@ qkv::Matrix generate(qkv::Lesson& lesson, const qkv::Matrix& x, const qkv::Multi
   // the one query attends to every cached key.
   for (qkv::Index t = prompt; t < x.rows(); ++t) {
     out.row(t) = qkv::decode_step(x.row(t), w, cache);
-    if (narrate) report_step(lesson, t, d_model, cache, *slots);
+    if (observe) report_step(lesson, t, d_model, cache, *slots);
   }
   //! [decode]
   return out;
@@ -144,6 +144,10 @@ int main(int argc, char** argv) try {
   cli.add_size("--window", window,
                "keep only the last W tokens, in a ring buffer of W rows (0: keep every token)", 0,
                512);
+  bool time_it = false;
+  cli.add_flag("--time", time_it,
+               "also time generating the tokens with and without the cache (timings "
+               "differ from run to run; without --time the same seed prints the same bytes)");
   cli.require_divides("--heads", heads, "--dim", d_model);
   cli.add_check([&]() -> std::string {
     if (prompt <= tokens) return {};
@@ -330,9 +334,14 @@ int main(int argc, char** argv) try {
       "without it, the projections of the whole prefix dominate and the work of step t grows "
       "like t d_model^2, so generating T tokens costs about 2 T^2 d_model^2.");
 
-  if (lesson.narrating()) {
+  if (lesson.narrating() && !time_it) {
+    lesson.say(
+        "Run with --time to measure generating the tokens both ways (timings differ from run "
+        "to run, so they are left out unless asked for).");
+  }
+  if (lesson.narrating() && time_it) {
     lesson.heading("Time: generating the tokens both ways");
-    // Timings vary from run to run: they are printed here, never recorded for --json.
+    // Timings vary from run to run: printed with --time only, never recorded for --json.
     //! [timing]
     const int repetitions = 5;
     const double with_cache = median_seconds(repetitions, [&] {

@@ -44,6 +44,8 @@ qkv::MultiHeadWeights weights_from(const json& out) {
   return w;
 }
 
+std::string run_json_text() { return run_process({QKV_CHAPTER_EXE, "--json"}).out; }
+
 // Recomputes everything from the printed inputs with the library and compares.
 void check_outputs(const json& out, Index tokens, Index prompt, Index d_model, Index heads,
                    Index window) {
@@ -173,7 +175,7 @@ TEST_CASE("FLOPs per step with and without the cache, by hand", "[chapter06]") {
 }
 
 TEST_CASE("the narrated lesson shows the cache growing, the bytes and the times", "[chapter06]") {
-  const auto result = run_process({QKV_CHAPTER_EXE});
+  const auto result = run_process({QKV_CHAPTER_EXE, "--time"});
   REQUIRE(result.exit_code == 0);
   CHECK_THAT(result.out, qkv::testing::contains("prefill  x_new (3 x 16) -> q, k, v (3 x 16) "
                                                 "each; mask causal (3 x 3); cache keys (3 x 16)"));
@@ -186,6 +188,7 @@ TEST_CASE("the narrated lesson shows the cache growing, the bytes and the times"
   CHECK_THAT(result.out, qkv::testing::contains("75497472  = 72 MiB"));
   CHECK_THAT(result.out, qkv::testing::contains("538968064    171.3x"));
   CHECK_THAT(result.out, qkv::testing::contains("speedup"));
+  CHECK_THAT(result.out, qkv::testing::contains("us per token"));
   CHECK_THAT(result.out, qkv::testing::contains("cached_output (8 x 16)"));
   CHECK(result.out.find("\x1b[") == std::string::npos);  // no ANSI escapes in a pipe
 
@@ -210,8 +213,12 @@ TEST_CASE("the same seed gives byte-identical --json, another seed other numbers
   REQUIRE(first.exit_code == 0);
   CHECK(first.out == second.out);
   CHECK(first.out != other.out);
-  // Timings are in the narrated output only, never in --json.
-  CHECK(first.out.find("speedup") == std::string::npos);
+  // Timings are in the narrated output with --time only, never in --json.
+  CHECK(run_process({QKV_CHAPTER_EXE, "--json", "--time"}).out == run_json_text());
+  const auto text = run_process({QKV_CHAPTER_EXE, "--window", "3"});
+  CHECK(text.out == run_process({QKV_CHAPTER_EXE, "--window", "3"}).out);
+  CHECK(text.out.find("speedup") == std::string::npos);
+  CHECK_THAT(text.out, qkv::testing::contains("Run with --time"));
 }
 
 TEST_CASE("bad flags print an error and the usage and exit 2", "[chapter06]") {
