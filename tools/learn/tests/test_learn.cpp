@@ -1,0 +1,922 @@
+// Checks qkv-learn: the text it reads (manifest, Catch2 reports, compiler output) on canned
+// examples; the commands against the real manifest (read only); and the whole loop (status,
+// check, reset, solution, watch) against tests/fixture, a three-exercise stand-in for the
+// repository that the tests copy into the build folder and build there. Nothing here
+// writes to the repository's exercises/.
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "learn.hpp"
+#include "qkv/catch.hpp"
+
+namespace fs = std::filesystem;
+using namespace qkv::learn;
+using qkv::testing::contains;
+
+namespace {
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+}
+
+/// Runs of white space as one space: hints are wrapped when printed.
+std::string squeeze(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool space = c == ' ' || c == '\n' || c == '\t';
+    if (space && (out.empty() || out.back() == ' ')) continue;
+    out += space ? ' ' : c;
+  }
+  return out;
+}
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+/// A running program: we write its stdin and read its stdout and stderr (together) as it
+/// goes, so a test can wait for "Watching", then save a file, then wait for the verdict.
+class Child {
+ public:
+  explicit Child(const std::vector<std::string>& args) {
+    int in[2], out[2];
+    REQUIRE(pipe(in) == 0);
+    REQUIRE(pipe(out) == 0);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      dup2(in[0], STDIN_FILENO);
+      dup2(out[1], STDOUT_FILENO);
+      dup2(out[1], STDERR_FILENO);
+      close(in[1]);
+      close(out[0]);
+      setenv("NO_COLOR", "1", 1);
+      std::vector<char*> argv;
+      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+      argv.push_back(nullptr);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    in_ = in[1];
+    out_ = out[0];
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    close_input();
+    if (out_ >= 0) close(out_);
+  }
+
+  void send(const std::string& text) {
+    if (in_ >= 0 && write(in_, text.data(), text.size()) < 0) close_input();
+  }
+  void close_input() {
+    if (in_ >= 0) close(in_);
+    in_ = -1;
+  }
+  void signal(int number) { kill(pid_, number); }
+
+  /// Reads until the output contains `text` (true), or the end of output or the time
+  /// limit (false).
+  bool wait_for(const std::string& text, double seconds) {
+    const double deadline = now() + seconds;
+    while (output_.find(text) == std::string::npos) {
+      if (!read_some(deadline)) return false;
+    }
+    return true;
+  }
+
+  /// Reads everything and waits for the exit: its exit code, or -1 if it had to be killed
+  /// at the time limit.
+  int finish(double seconds) {
+    close_input();
+    const double deadline = now() + seconds;
+    while (read_some(deadline)) {
+    }
+    if (!eof_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+      return -1;
+    }
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+  const std::string& output() const { return output_; }
+
+ private:
+  bool read_some(double deadline) {
+    if (eof_) return false;
+    const double left = deadline - now();
+    if (left <= 0) return false;
+    pollfd fd{out_, POLLIN, 0};
+    if (poll(&fd, 1, static_cast<int>(left * 1000) + 1) <= 0) return now() < deadline;
+    char buffer[4096];
+    const ssize_t n = read(out_, buffer, sizeof buffer);
+    if (n <= 0) {
+      eof_ = true;
+      return false;
+    }
+    output_.append(buffer, static_cast<std::size_t>(n));
+    return true;
+  }
+
+  pid_t pid_ = -1;
+  int in_ = -1;
+  int out_ = -1;
+  bool eof_ = false;
+  std::string output_;
+};
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result run(const std::vector<std::string>& args, const std::string& input = "",
+           double seconds = 300) {
+  Child child(args);
+  if (!input.empty()) child.send(input);
+  const int code = child.finish(seconds);
+  return {code, child.output()};
+}
+
+Result learn(std::vector<std::string> args, const std::string& input = "") {
+  args.insert(args.begin(), QKV_LEARN_EXE);
+  auto result = run(args, input);
+  UNSCOPED_INFO("qkv-learn output:\n" << result.out);
+  return result;
+}
+
+bool have_git() {
+  static const bool available = run({"git", "--version"}).code == 0;
+  return available;
+}
+
+Result git(const fs::path& dir, std::vector<std::string> args) {
+  std::vector<std::string> full{"git",
+                                "-C",
+                                dir.string(),
+                                "-c",
+                                "user.name=qkv tests",
+                                "-c",
+                                "user.email=qkv@example.invalid",
+                                "-c",
+                                "commit.gpgsign=false"};
+  full.insert(full.end(), args.begin(), args.end());
+  return run(full);
+}
+
+/// Every file under `dir` (except .git and build/), with its contents.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator();
+       ++it) {
+    const auto name = it->path().filename();
+    if (it->is_directory() && (name == ".git" || name == "build")) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it->is_regular_file()) files[fs::relative(it->path(), dir).string()] = slurp(it->path());
+  }
+  return files;
+}
+
+/// Makes `dst` a copy of `src`: files that differ are rewritten (others keep their time
+/// stamps, so the fixture's build stays up to date), files that src lacks are removed.
+void mirror(const fs::path& src, const fs::path& dst) {
+  const auto want = snapshot(src);
+  for (const auto& [name, text] : want)
+    if (!fs::exists(dst / name) || slurp(dst / name) != text) write_file(dst / name, text);
+  if (!fs::exists(dst)) return;
+  for (const auto& [name, text] : snapshot(dst))
+    if (!want.count(name)) fs::remove(dst / name);
+}
+
+/// The stand-in repository, as fresh as a new clone: its stubs untouched and committed in
+/// its own git history, configured in <fixture>/build/dev (built by qkv-learn itself).
+struct Fixture {
+  fs::path root;
+  fs::path build;
+  fs::path file(const std::string& name) const { return root / "exercises" / name; }
+  fs::path solution(const std::string& name) const { return root / "solutions" / name; }
+};
+
+Fixture fresh_fixture() {
+  Fixture f{QKV_LEARN_FIXTURE, fs::path(QKV_LEARN_FIXTURE) / "build" / "dev"};
+  mirror(QKV_LEARN_FIXTURE_SOURCE, f.root);
+  if (have_git()) {
+    if (!fs::exists(f.root / ".git")) REQUIRE(git(f.root, {"init", "-q"}).code == 0);
+    if (!git(f.root, {"status", "--porcelain"}).out.empty()) {
+      REQUIRE(git(f.root, {"add", "-A"}).code == 0);
+      REQUIRE(git(f.root, {"commit", "-q", "-m", "the fixture's stubs"}).code == 0);
+    }
+  }
+  if (!fs::exists(f.build / "CMakeCache.txt")) {
+    const auto configure =
+        run({QKV_CMAKE_COMMAND, "-S", f.root.string(), "-B", f.build.string(), "-G",
+             QKV_CMAKE_GENERATOR, "-DCMAKE_MAKE_PROGRAM=" + std::string(QKV_CMAKE_MAKE_PROGRAM),
+             "-DCMAKE_CXX_COMPILER=" + std::string(QKV_CXX_COMPILER),
+             "-DCatch2_DIR=" + std::string(QKV_CATCH2_DIR),
+             "-DQKV_TESTING_INCLUDE=" + std::string(QKV_TESTING_INCLUDE)});
+    INFO(configure.out);
+    REQUIRE(configure.code == 0);
+  }
+  return f;
+}
+
+/// A copy of the fixture's sources alone, without a build, in a fresh temporary folder.
+fs::path bare_copy(const std::string& name) {
+  const auto dir = fs::path(QKV_LEARN_FIXTURE).parent_path() / name;
+  fs::remove_all(dir);
+  mirror(QKV_LEARN_FIXTURE_SOURCE, dir);
+  return dir;
+}
+
+const std::vector<Exercise>& real_exercises() {
+  static const auto exercises = read_manifest(fs::path(QKV_SOURCE_DIR) / "exercises" / "manifest");
+  return exercises;
+}
+
+std::string as_is(const std::string& path) { return path; }
+
+/// A path as qkv-learn shows it: relative to the current folder when inside it.
+std::string shown(const fs::path& path) {
+  const auto relative = path.lexically_normal().lexically_relative(fs::current_path());
+  return !relative.empty() && *relative.begin() != ".." ? relative.string() : path.string();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// The manifest
+
+TEST_CASE("the manifest lists exercises whose files exist", "[learn]") {
+  const auto& exercises = real_exercises();
+  REQUIRE(!exercises.empty());
+  const fs::path root = QKV_SOURCE_DIR;
+  for (const auto& e : exercises) {
+    INFO(e.id);
+    CHECK(fs::exists(root / "exercises" / e.chapter / e.file));
+    CHECK(fs::exists(root / "exercises" / e.chapter / ("test_" + e.id + ".cpp")));
+    CHECK(fs::exists(root / "solutions" / e.chapter / e.file));
+    CHECK(!e.hint.empty());
+  }
+}
+
+TEST_CASE("read_manifest reads fields, skips comments, and names the bad line", "[learn]") {
+  const auto dir = fs::path(QKV_LEARN_FIXTURE).parent_path() / "manifests";
+  write_file(dir / "good",
+             "# comment\n\n a | 01_x | Title one | a.cpp | a | Use x | y, literally.\r\n"
+             "b|02_y|Two|b.cpp|b|Hint\n");
+  const auto exercises = read_manifest(dir / "good");
+  REQUIRE(exercises.size() == 2);
+  CHECK(exercises[0].id == "a");
+  CHECK(exercises[0].chapter == "01_x");
+  CHECK(exercises[0].title == "Title one");
+  CHECK(exercises[0].file == "a.cpp");
+  CHECK(exercises[0].tag == "a");
+  CHECK(exercises[0].hint == "Use x | y, literally.");
+  CHECK(exercises[0].line == 3);
+  CHECK(exercises[1].hint == "Hint");
+
+  write_file(dir / "short", "a | 01_x | Title | a.cpp | a\n");
+  CHECK_THROWS_WITH(read_manifest(dir / "short"), contains("short:1: expected 6 fields"));
+  write_file(dir / "twice", "a|c|t|f|a|h\na|c|t|f|a|h\n");
+  CHECK_THROWS_WITH(read_manifest(dir / "twice"), contains("twice:2: id 'a' appears twice"));
+  write_file(dir / "case", "TopK|c|t|f|a|h\n");
+  CHECK_THROWS_WITH(read_manifest(dir / "case"), contains("lower_snake_case"));
+  CHECK_THROWS_AS(read_manifest(dir / "missing"), LearnError);
+}
+
+// ---------------------------------------------------------------------------------------
+// Catch2's XML report
+
+namespace {
+// As Catch2 v2.13 writes it (trimmed): a stub, then a wrong answer.
+const char* const kStubReport = R"(<?xml version="1.0" encoding="UTF-8"?>
+<Catch name="exercise_top_k" filters="[top_k]">
+  <Group name="exercise_top_k">
+    <TestCase name="top_k picks the highest scores, highest first" tags="[top_k]" filename="exercises/01_dot_product_relevance/test_top_k.cpp" line="14">
+      <Expression success="false" type="CHECK" filename="exercises/01_dot_product_relevance/test_top_k.cpp" line="15">
+        <Original>
+          qkv::exercises::top_k(vector_of({0, 1, 3, 4, 2}), 2) == std::vector&lt;Index>{3, 2}
+        </Original>
+        <Expanded>
+          qkv::exercises::top_k(vector_of({0, 1, 3, 4, 2}), 2) == std::vector&lt;Index>{3, 2}
+        </Expanded>
+        <Exception filename="exercises/01_dot_product_relevance/test_top_k.cpp" line="15">
+          not done yet: edit
+  exercises/01_dot_product_relevance/top_k.cpp
+  (read its TODO, then replace the QKV_NOT_DONE() line)
+        </Exception>
+      </Expression>
+      <OverallResult success="false"/>
+    </TestCase>
+    <OverallResults successes="0" failures="70" expectedFailures="0"/>
+    <OverallResultsCases successes="0" failures="4" expectedFailures="0"/>
+  </Group>
+  <OverallResults successes="0" failures="70" expectedFailures="0"/>
+  <OverallResultsCases successes="0" failures="4" expectedFailures="0"/>
+</Catch>
+)";
+
+// As Catch2 v3 writes it: another root element, no Group, sections, an INFO message.
+const char* const kWrongReport = R"(<?xml version="1.0" encoding="UTF-8"?>
+<Catch2TestRun name="exercise_top_k" rng-seed="1" catch2-version="3.4.0" filters="&quot;[top_k]&quot;">
+  <TestCase name="top_k works" tags="[top_k]" filename="exercises/01_x/test_top_k.cpp" line="10">
+    <OverallResult success="true" skips="0"/>
+  </TestCase>
+  <TestCase name="top_k breaks ties by the lower index" tags="[top_k]" filename="exercises/01_x/test_top_k.cpp" line="21">
+    <Section name="with ties" filename="exercises/01_x/test_top_k.cpp" line="22">
+      <Info>
+        trial := 3
+      </Info>
+      <Expression success="false" type="CHECK" filename="exercises/01_x/test_top_k.cpp" line="23">
+        <Original>
+          qkv::exercises::top_k(vector_of({1, 3, 3, -2, 3}), 2) == std::vector&lt;Index>{1, 2}
+        </Original>
+        <Expanded>
+          { 2, 1 } == { 1, 2 }
+        </Expanded>
+      </Expression>
+      <OverallResults successes="0" failures="1" expectedFailures="0" skips="0"/>
+    </Section>
+    <Expression success="false" type="CHECK" filename="exercises/01_x/test_top_k.cpp" line="30">
+      <Original>
+        a == b
+      </Original>
+      <Expanded>
+        1 == 2
+      </Expanded>
+    </Expression>
+    <OverallResult success="false" skips="0"/>
+  </TestCase>
+  <OverallResults successes="5" failures="2" expectedFailures="0" skips="0"/>
+  <OverallResultsCases successes="1" failures="1" expectedFailures="0" skips="0"/>
+</Catch2TestRun>
+)";
+
+Failure check_failure(std::string macro, std::string original, std::string expanded) {
+  Failure f;
+  f.test_case = "t";
+  f.file = "exercises/x/test_x.cpp";
+  f.line = 7;
+  f.macro = std::move(macro);
+  f.original = std::move(original);
+  f.expanded = std::move(expanded);
+  return f;
+}
+
+std::string described(const Failure& f) {
+  std::string text;
+  for (const auto& line : describe_failure(f, as_is)) text += line + "\n";
+  return text;
+}
+}  // namespace
+
+TEST_CASE("read_catch_xml finds a stub's 'not done yet'", "[learn]") {
+  const auto report = read_catch_xml(kStubReport);
+  CHECK(report.parsed);
+  CHECK(report.cases == 1);
+  CHECK(report.cases_failed == 1);
+  CHECK(report.checks_failed == 70);
+  REQUIRE(report.first_failure);
+  const auto& f = *report.first_failure;
+  CHECK(is_not_done(f));
+  CHECK(f.test_case == "top_k picks the highest scores, highest first");
+  CHECK(f.file == "exercises/01_dot_product_relevance/test_top_k.cpp");
+  CHECK(f.line == 15);
+  CHECK(f.macro == "CHECK");
+  CHECK(f.original ==
+        "qkv::exercises::top_k(vector_of({0, 1, 3, 4, 2}), 2) == std::vector<Index>{3, 2}");
+  CHECK_THAT(*f.exception, contains("exercises/01_dot_product_relevance/top_k.cpp"));
+}
+
+TEST_CASE("read_catch_xml reads a v3 report: the first failure, its section and message",
+          "[learn]") {
+  const auto report = read_catch_xml(kWrongReport);
+  CHECK(report.parsed);
+  CHECK(report.cases == 2);
+  CHECK(report.cases_failed == 1);
+  CHECK(report.checks_failed == 2);
+  REQUIRE(report.first_failure);
+  const auto& f = *report.first_failure;
+  CHECK(!is_not_done(f));
+  CHECK(f.test_case == "top_k breaks ties by the lower index");
+  CHECK(f.sections == std::vector<std::string>{"with ties"});
+  CHECK(f.messages == std::vector<std::string>{"trial := 3"});
+  CHECK(f.line == 23);
+  CHECK(f.expanded == "{ 2, 1 } == { 1, 2 }");
+  const auto text = described(f);
+  CHECK_THAT(text,
+             contains("in test case \"top_k breaks ties by the lower index\" / \"with ties\""));
+  CHECK_THAT(text, contains("at exercises/01_x/test_top_k.cpp:23"));
+  CHECK_THAT(text, contains("expected: { 1, 2 }\n"));
+  CHECK_THAT(text, contains("got:      { 2, 1 }\n"));
+  CHECK_THAT(text, contains("with: trial := 3"));
+}
+
+TEST_CASE("read_catch_xml reports a run cut short as not parsed, with what it read", "[learn]") {
+  const std::string full = kWrongReport;
+  const auto report = read_catch_xml(
+      full.substr(0, full.find("<Expression success=\"false\" type=\"CHECK\" "
+                               "filename=\"exercises/01_x/test_top_k.cpp\" line=\"30\">")));
+  CHECK(!report.parsed);
+  CHECK(report.first_failure);
+  CHECK(!read_catch_xml("Segmentation fault").parsed);
+  CHECK(!read_catch_xml("").parsed);
+}
+
+TEST_CASE("describe_failure says expected and got, whichever side the code is on", "[learn]") {
+  // The code under test on the right, a plain value on the left.
+  CHECK_THAT(described(check_failure("CHECK", "3.0f == scores(0, 0)", "3.0f == 2.0f")),
+             contains("expected: 3.0f\n    got:      2.0f"));
+  CHECK_THAT(described(check_failure("REQUIRE", "scores.rows() == 2", "3 == 2")),
+             contains("expected: 2\n    got:      3"));
+  CHECK_THAT(described(check_failure("CHECK", "std::vector<int>{1, 2} == qkv::exercises::f(x)",
+                                     "{ 1, 2 } == { 2, 1 }")),
+             contains("expected: { 1, 2 }\n    got:      { 2, 1 }"));
+  // Eigen matrices print over several lines; Catch then puts == on a line of its own.
+  CHECK_THAT(described(check_failure("CHECK", "m == expected", "1 2\n3 4\n==\n1 2\n3 5")),
+             contains("expected:\n        1 2\n        3 5\n    got:\n        1 2\n        3 4"));
+  CHECK_THAT(described(check_failure("CHECK", "v.empty()", "false")), contains("which is: false"));
+  CHECK_THAT(described(check_failure("CHECK", "a < b", "3 < 2")), contains("which is: 3 < 2"));
+}
+
+TEST_CASE("describe_failure explains exceptions, matchers and crashes", "[learn]") {
+  auto no_throw =
+      check_failure("CHECK_THROWS_AS", "f(1), qkv::ShapeError", "f(1), qkv::ShapeError");
+  CHECK_THAT(described(no_throw),
+             contains("expected: it throws qkv::ShapeError\n    got:      nothing was thrown"));
+  auto wrong_type = no_throw;
+  wrong_type.exception = "f: bad value";
+  CHECK_THAT(described(wrong_type), contains("got:      a different exception: f: bad value"));
+  auto threw = check_failure("CHECK", "f(1) == 2", "f(1) == 2");
+  threw.exception = "f: shapes (Q is 2x3, K is 4x5)";
+  CHECK_THAT(described(threw), contains("got:      an exception: f: shapes (Q is 2x3, K is 4x5)"));
+  CHECK_THAT(described(check_failure("CHECK_THAT", "s(0, 1), WithinAbs(0.5, 1e-5)",
+                                     "0.25f is within 0.00001 of 0.5")),
+             contains("expected: 0.5 (give or take 0.00001)\n    got:      0.25f"));
+  CHECK_THAT(described(check_failure("CHECK_THAT", "x, WithinRel(2.0, 0.01)",
+                                     "1.5 and 2.0 are within 1% of each other")),
+             contains("expected: 2.0 (1% of each other)\n    got:      1.5"));
+  Failure crash;
+  crash.test_case = "t";
+  crash.fatal = "SIGSEGV - Segmentation violation signal";
+  CHECK_THAT(described(crash), contains("the test crashed: SIGSEGV"));
+  Failure outside;
+  outside.test_case = "t";
+  outside.exception = "vector::_M_range_check";
+  CHECK_THAT(described(outside), contains("your code threw: vector::_M_range_check"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Compiler output
+
+namespace {
+// g++ 12, with paths shortened: an error in the learner's file...
+const char* const kPlainError =
+    R"([1/2] Building CXX object exercises/CMakeFiles/exercise_top_k.dir/01_x/top_k.cpp.o
+FAILED: exercises/CMakeFiles/exercise_top_k.dir/01_x/top_k.cpp.o
+/usr/bin/c++ -I/repo/exercises/01_x -O2 -g -c /repo/exercises/01_x/top_k.cpp
+/repo/exercises/01_x/top_k.cpp: In function 'std::vector<long int> qkv::exercises::top_k(const Vector&, Index)':
+/repo/exercises/01_x/top_k.cpp:22:10: error: 'idx' was not declared in this scope; did you mean 'index'?
+   22 |   return idx;
+      |          ^~~
+      |          index
+/repo/exercises/01_x/top_k.cpp:23:1: error: expected ';' before '}' token
+ninja: build stopped: subcommand failed.
+)";
+
+// ...and one inside Eigen, reached from the learner's line 9 through templates.
+const char* const kTemplateError = R"(FAILED: exercises/CMakeFiles/exercise_r.dir/01_x/r.cpp.o
+In file included from /usr/include/eigen3/Eigen/Core:164,
+                 from /repo/common/include/qkv/types.hpp:6,
+                 from /repo/exercises/01_x/r.hpp:4,
+                 from /repo/exercises/01_x/r.cpp:3:
+/usr/include/eigen3/Eigen/src/Core/PlainObjectBase.h: In instantiation of 'Derived& Eigen::PlainObjectBase<Derived>::_set_noalias(const Eigen::DenseBase<OtherDerived>&) [with OtherDerived = Eigen::Matrix<float, -1, -1>; Derived = Eigen::Matrix<double, -1, -1>]':
+/usr/include/eigen3/Eigen/src/Core/Matrix.h:422:16:   required from 'Eigen::Matrix<_Scalar, _Rows, _Cols, _Options, _MaxRows, _MaxCols>::Matrix(const Eigen::EigenBase<OtherDerived>&) [with OtherDerived = Eigen::Matrix<float, -1, -1>]'
+/repo/exercises/01_x/r.cpp:9:25:   required from here
+/usr/include/eigen3/Eigen/src/Core/PlainObjectBase.h:897:7: error: static assertion failed: YOU_MIXED_DIFFERENT_NUMERIC_TYPES__YOU_NEED_TO_USE_THE_CAST_METHOD_OF_MATRIXBASE_TO_CAST_NUMERIC_TYPES_EXPLICITLY
+  897 |       EIGEN_STATIC_ASSERT((internal::is_same<Scalar, typename OtherDerived::Scalar>::value),
+      |       ^~~~~~~~~~~~~~~~~~~
+)";
+
+const char* const kLinkError = R"(FAILED: exercises/exercise_top_k
+: && /usr/bin/c++ -O2 -g exercises/CMakeFiles/exercise_top_k.dir/01_x/test_top_k.cpp.o -o exercises/exercise_top_k && :
+/usr/bin/ld: exercises/CMakeFiles/exercise_top_k.dir/01_x/test_top_k.cpp.o: in function `____C_A_T_C_H____T_E_S_T____0()':
+/repo/exercises/01_x/test_top_k.cpp:15: undefined reference to `qkv::exercises::top_k(Eigen::Matrix<float, -1, 1, 0, -1, 1> const&, long)'
+collect2: error: ld returned 1 exit status
+)";
+
+std::string relative_to_repo(const std::string& path) {
+  return path.rfind("/repo/", 0) == 0 ? path.substr(6) : path;
+}
+bool in_exercises(const std::string& path) { return path.rfind("/repo/exercises/", 0) == 0; }
+
+std::string joined(const CompileError& error) {
+  std::string text;
+  for (const auto& line : error.lines) text += line + "\n";
+  return text;
+}
+}  // namespace
+
+TEST_CASE("first_compile_error keeps the first error and its source line", "[learn]") {
+  const auto error = first_compile_error(kPlainError, relative_to_repo, in_exercises);
+  CHECK(error.errors == 2);
+  CHECK(joined(error) ==
+        "exercises/01_x/top_k.cpp: In function 'std::vector<long int> "
+        "qkv::exercises::top_k(const Vector&, Index)':\n"
+        "exercises/01_x/top_k.cpp:22:10: error: 'idx' was not declared in this scope; did you "
+        "mean 'index'?\n"
+        "   22 |   return idx;\n"
+        "      |          ^~~\n"
+        "      |          index\n");
+}
+
+TEST_CASE("first_compile_error points from a header's error to the learner's line", "[learn]") {
+  const auto error = first_compile_error(kTemplateError, relative_to_repo, in_exercises);
+  CHECK(error.errors == 1);
+  const auto text = joined(error);
+  CHECK_THAT(text, contains("/usr/include/eigen3/Eigen/src/Core/PlainObjectBase.h:897:7: error: "
+                            "static assertion failed: YOU_MIXED_DIFFERENT_NUMERIC_TYPES"));
+  CHECK_THAT(text, contains("which comes from your code at exercises/01_x/r.cpp:9:25:"));
+  CHECK(error.lines.size() <= 8);  // not a wall of template noise
+}
+
+TEST_CASE("first_compile_error explains an undefined reference", "[learn]") {
+  const auto error = first_compile_error(kLinkError, relative_to_repo, in_exercises);
+  CHECK_THAT(
+      joined(error),
+      contains("link error: undefined reference to `qkv::exercises::top_k(Eigen::Matrix<float, "
+               "-1, 1, 0, -1, 1> const&, long)'"));
+}
+
+TEST_CASE("shorten_templates cuts nested template arguments only", "[learn]") {
+  CHECK(shorten_templates("Eigen::Product<Eigen::Matrix<float, -1, -1>, "
+                          "Eigen::Transpose<const Eigen::Matrix<float, -1, -1>>, 0>") ==
+        "Eigen::Product<Eigen::Matrix<...>, Eigen::Transpose<...>, 0>");
+  CHECK(shorten_templates("std::vector<long int>") == "std::vector<long int>");
+  CHECK(shorten_templates("no match for 'operator<<' (a < b) -> c") ==
+        "no match for 'operator<<' (a < b) -> c");
+  CHECK(shorten_templates("unbalanced A<B<C>") == "unbalanced A<B<C>");
+}
+
+TEST_CASE("failed build steps are told apart by exercise", "[learn]") {
+  const std::string output = std::string(kPlainError) +
+                             "FAILED: exercises/CMakeFiles/exercise_top_k_masked.dir/x.cpp.o\n"
+                             "error text\n[3/4] Linking\n" +
+                             kLinkError;
+  const auto steps = failed_build_steps(output);
+  REQUIRE(steps.size() == 3);
+  CHECK(step_belongs_to(steps[0], "top_k"));
+  CHECK(!step_belongs_to(steps[0], "top_k_masked"));
+  CHECK(step_belongs_to(steps[1], "top_k_masked"));
+  CHECK(!step_belongs_to(steps[1], "top_k"));
+  CHECK(step_belongs_to(steps[2], "top_k"));
+  CHECK(!step_belongs_to(steps[2], "top"));
+  CHECK_THAT(steps[1], contains("error text"));
+  CHECK_THAT(steps[1], !contains("Linking"));
+}
+
+// ---------------------------------------------------------------------------------------
+// The commands, against the real manifest (nothing is built or written)
+
+TEST_CASE("hint prints the hint of every exercise in the manifest", "[learn]") {
+  for (const auto& e : real_exercises()) {
+    const auto result = learn({"--root", QKV_SOURCE_DIR, "hint", e.id});
+    INFO(e.id);
+    CHECK(result.code == 0);
+    CHECK_THAT(squeeze(result.out), contains(squeeze(e.hint)));
+    CHECK_THAT(result.out, contains(e.chapter + "/" + e.file));
+  }
+}
+
+TEST_CASE("an unknown exercise id lists the valid ids and exits 2", "[learn]") {
+  for (const std::string command : {"hint", "check", "reset", "solution", "watch"}) {
+    const auto result =
+        learn({"--root", QKV_SOURCE_DIR, "--build", "/nonexistent", command, "no_such_exercise"});
+    INFO(command);
+    CHECK(result.code == 2);
+    CHECK_THAT(result.out, contains("there is no exercise 'no_such_exercise'"));
+    for (const auto& e : real_exercises()) CHECK_THAT(squeeze(result.out), contains(e.id));
+  }
+}
+
+TEST_CASE("bad flags print one error line and the usage, and exit 2", "[learn]") {
+  const std::vector<std::vector<std::string>> cases{{"--bogus"},
+                                                    {"status", "extra"},
+                                                    {"watch", "--interval", "0"},
+                                                    {"reset"},
+                                                    {"check", "--max-checks", "2"},
+                                                    {"frobnicate"}};
+  for (const auto& args : cases) {
+    auto full = args;
+    full.insert(full.begin(), {"--root", QKV_SOURCE_DIR});
+    const auto result = learn(full);
+    CHECK(result.code == 2);
+    CHECK(result.out.rfind("qkv-learn: error: ", 0) == 0);
+    CHECK_THAT(result.out, contains("Usage:"));
+  }
+}
+
+TEST_CASE("every subcommand has --help", "[learn]") {
+  for (const std::string command :
+       {"", "status", "check", "hint", "watch", "reset", "solution", "list"}) {
+    std::vector<std::string> args{"--root", QKV_SOURCE_DIR};
+    if (!command.empty()) args.push_back(command);
+    args.push_back("--help");
+    const auto result = learn(args);
+    INFO(command);
+    CHECK(result.code == 0);
+    CHECK_THAT(result.out, contains("Usage:"));
+    CHECK_THAT(result.out, contains(command));
+  }
+}
+
+TEST_CASE("list shows every exercise in manifest order", "[learn]") {
+  const auto result = learn({"--root", QKV_SOURCE_DIR, "list"});
+  CHECK(result.code == 0);
+  std::size_t at = 0;
+  for (const auto& e : real_exercises()) {
+    const auto found = result.out.find(" " + e.id + " ", at);
+    INFO(e.id);
+    CHECK(found != std::string::npos);
+    if (found != std::string::npos) at = found;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The loop, against the fixture
+
+TEST_CASE("status on a fresh tree: 0 of N done, and the first exercise is next", "[learn]") {
+  const auto f = fresh_fixture();
+  const auto result = learn({"--root", f.root.string(), "status"});
+  CHECK(result.code == 0);
+  CHECK_THAT(result.out, contains("0 of 3 exercises done"));
+  CHECK_THAT(result.out, contains("[next] add_one"));
+  CHECK_THAT(result.out, contains("[todo] top_two"));
+  CHECK_THAT(result.out, contains("[todo] safe_ratio"));
+  CHECK_THAT(result.out, contains("Next: add_one (Add one)"));
+  CHECK_THAT(result.out, contains("open   " + shown(f.file("01_first/add_one.cpp"))));
+  // In manifest order, under their chapters.
+  CHECK(result.out.find("01_first") < result.out.find("add_one"));
+  CHECK(result.out.find("top_two") < result.out.find("02_second"));
+  CHECK(result.out.find("02_second") < result.out.find("safe_ratio"));
+}
+
+TEST_CASE("status after copying one solution: 1 of N done, and it names the next", "[learn]") {
+  const auto f = fresh_fixture();
+  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
+                fs::copy_options::overwrite_existing);
+  const auto result = learn({"--root", f.root.string(), "status"});
+  CHECK(result.code == 0);
+  CHECK_THAT(result.out, contains("1 of 3 exercises done"));
+  CHECK_THAT(result.out, contains("[done] add_one"));
+  CHECK_THAT(result.out, contains("[next] top_two"));
+  CHECK_THAT(result.out, contains("Next: top_two (The two largest values, largest first)"));
+  CHECK_THAT(result.out, contains("open   " + shown(f.file("01_first/top_two.cpp"))));
+}
+
+TEST_CASE("check of a stub says it is not done, which file to edit, and the hint", "[learn]") {
+  const auto f = fresh_fixture();
+  const auto result = learn({"--root", f.root.string(), "check", "top_two"});
+  CHECK(result.code == 1);
+  CHECK_THAT(result.out, contains("top_two is not done yet."));
+  CHECK_THAT(result.out,
+             contains("Open " + shown(f.file("01_first/top_two.cpp")) + ", read its TODO"));
+  CHECK_THAT(squeeze(result.out), contains("hint: Sort a copy in descending order"));
+}
+
+TEST_CASE("check explains the first failing expectation: expected, got, and the hint", "[learn]") {
+  const auto f = fresh_fixture();
+  // Sorted the wrong way round.
+  write_file(f.file("01_first/top_two.cpp"),
+             "#include \"top_two.hpp\"\n#include <algorithm>\n#include <stdexcept>\n"
+             "std::vector<int> top_two(std::vector<int> values) {\n"
+             "  if (values.size() < 2) throw std::invalid_argument(\"too few\");\n"
+             "  std::sort(values.begin(), values.end());\n"
+             "  return {values[values.size() - 2], values.back()};\n}\n");
+  const auto result = learn({"--root", f.root.string(), "check", "top_two"});
+  CHECK(result.code == 1);
+  CHECK_THAT(result.out, contains("top_two fails 1 of 2 test cases"));
+  CHECK_THAT(result.out, contains("in test case \"top_two keeps the largest two, largest first\""));
+  CHECK_THAT(result.out, contains("exercises/01_first/test_top_two.cpp:7"));
+  CHECK_THAT(result.out, contains("CHECK( top_two({1, 5, 3}) == std::vector<int>{5, 3} )"));
+  CHECK_THAT(result.out, contains("expected: { 5, 3 }"));
+  CHECK_THAT(result.out, contains("got:      { 3, 5 }"));
+  CHECK_THAT(squeeze(result.out), contains("hint: Sort a copy in descending order"));
+}
+
+TEST_CASE("check of a file that does not compile shows the compiler's first error only",
+          "[learn]") {
+  const auto f = fresh_fixture();
+  write_file(f.file("01_first/add_one.cpp"),
+             "#include \"add_one.hpp\"\nint add_one(int x) {\n  return x + one;\n}\n"
+             "int broken() { return nothing; }\n");
+  const auto result = learn({"--root", f.root.string(), "check", "add_one"});
+  CHECK(result.code == 1);
+  CHECK_THAT(result.out, contains("add_one does not compile. The first of 2 errors:"));
+  CHECK_THAT(result.out, contains("add_one.cpp:3:14: error: 'one' was not declared"));
+  CHECK_THAT(result.out, contains("return x + one;"));
+  CHECK_THAT(result.out, !contains("nothing"));
+  CHECK_THAT(squeeze(result.out), contains("hint: Return x + 1."));
+  // status sees it too, without stopping at it.
+  const auto status = learn({"--root", f.root.string(), "status"});
+  CHECK(status.code == 0);
+  CHECK_THAT(status.out, contains("[next] add_one"));
+  CHECK_THAT(status.out, contains("(does not compile)"));
+  CHECK_THAT(status.out, contains("0 of 3 exercises done"));
+}
+
+TEST_CASE("check with no id goes in order and stops at the first failing exercise", "[learn]") {
+  const auto f = fresh_fixture();
+  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
+                fs::copy_options::overwrite_existing);
+  const auto result = learn({"--root", f.root.string(), "check"});
+  CHECK(result.code == 1);
+  CHECK_THAT(result.out, contains("add_one passes"));
+  CHECK_THAT(result.out, contains("top_two is not done yet"));
+  CHECK_THAT(result.out, !contains("safe_ratio"));
+  CHECK_THAT(result.out, contains("1 of 3 exercises pass so far"));
+
+  for (const std::string id : {"top_two", "safe_ratio"})
+    fs::copy_file(f.solution((id == "top_two" ? "01_first/" : "02_second/") + id + ".cpp"),
+                  f.file((id == "top_two" ? "01_first/" : "02_second/") + id + ".cpp"),
+                  fs::copy_options::overwrite_existing);
+  const auto all = learn({"--root", f.root.string(), "check"});
+  CHECK(all.code == 0);
+  CHECK_THAT(all.out, contains("All 3 exercises pass."));
+}
+
+TEST_CASE("solution stays hidden until the exercise passes, or with --force", "[learn]") {
+  const auto f = fresh_fixture();
+  const auto hidden = learn({"--root", f.root.string(), "solution", "add_one"});
+  CHECK(hidden.code == 1);
+  CHECK_THAT(hidden.out, contains("stays hidden until yours passes"));
+  CHECK_THAT(hidden.out, !contains("return x + 1;"));
+  const auto forced = learn({"--root", f.root.string(), "solution", "add_one", "--force"});
+  CHECK(forced.code == 0);
+  CHECK_THAT(forced.out, contains("int add_one(int x) { return x + 1; }"));
+  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
+                fs::copy_options::overwrite_existing);
+  const auto earned = learn({"--root", f.root.string(), "solution", "add_one"});
+  CHECK(earned.code == 0);
+  CHECK_THAT(earned.out, contains("int add_one(int x) { return x + 1; }"));
+}
+
+TEST_CASE("reset keeps a backup, restores the stub byte for byte, and touches nothing else",
+          "[learn]") {
+  const auto f = fresh_fixture();
+  const auto stub = slurp(f.file("01_first/add_one.cpp"));
+  const std::string mine = "// my attempt\nint add_one(int x) { return x + 2; }\n";
+  write_file(f.file("01_first/add_one.cpp"), mine);
+  const auto before = snapshot(f.root);
+  const auto result = learn({"--root", f.root.string(), "reset", "add_one", "--yes"});
+  if (!have_git()) {  // then it must refuse, and change nothing
+    CHECK(result.code == 1);
+    CHECK_THAT(result.out, contains("git is not installed"));
+    CHECK(snapshot(f.root) == before);
+    return;
+  }
+  CHECK(result.code == 0);
+  CHECK(slurp(f.file("01_first/add_one.cpp")) == stub);
+  auto after = snapshot(f.root);
+  std::vector<std::string> added;
+  for (const auto& [name, text] : after)
+    if (!before.count(name)) added.push_back(name);
+  REQUIRE(added.size() == 1);
+  CHECK(added[0].rfind("exercises/01_first/add_one.cpp.", 0) == 0);
+  CHECK(added[0].size() > 4);
+  CHECK(added[0].substr(added[0].size() - 4) == ".bak");
+  CHECK(after[added[0]] == mine);
+  CHECK_THAT(result.out, contains(added[0]));
+  // Nothing else changed.
+  after.erase(added[0]);
+  after["exercises/01_first/add_one.cpp"] = mine;
+  CHECK(after == before);
+  // Resetting an untouched stub does nothing.
+  const auto again = learn({"--root", f.root.string(), "reset", "add_one", "--yes"});
+  CHECK(again.code == 0);
+  CHECK_THAT(again.out, contains("untouched stub already"));
+  CHECK(snapshot(f.root).size() == before.size() + 1);
+}
+
+TEST_CASE("reset asks first, and without a yes changes nothing", "[learn]") {
+  const auto f = fresh_fixture();
+  const std::string mine = "int add_one(int x) { return x; }\n";
+  write_file(f.file("01_first/add_one.cpp"), mine);
+  const auto before = snapshot(f.root);
+  for (const std::string answer : {"n\n", "", "maybe\n"}) {
+    const auto result = learn({"--root", f.root.string(), "reset", "add_one"}, answer);
+    CHECK(result.code == 1);
+    CHECK(snapshot(f.root) == before);
+    if (have_git()) CHECK_THAT(result.out, contains("[y/N]"));
+  }
+  if (!have_git()) return;
+  const auto yes = learn({"--root", f.root.string(), "reset", "add_one"}, "y\n");
+  CHECK(yes.code == 0);
+  CHECK(slurp(f.file("01_first/add_one.cpp")) ==
+        slurp(fs::path(QKV_LEARN_FIXTURE_SOURCE) / "exercises/01_first/add_one.cpp"));
+}
+
+TEST_CASE("reset finds the stub when the learner has committed their own work", "[learn]") {
+  if (!have_git()) return;  // covered by the test above: reset refuses without git
+  const auto root = bare_copy("committed");
+  const auto file = root / "exercises/01_first/top_two.cpp";
+  const auto stub = slurp(file);
+  REQUIRE(git(root, {"init", "-q"}).code == 0);
+  REQUIRE(git(root, {"add", "-A"}).code == 0);
+  REQUIRE(git(root, {"commit", "-q", "-m", "qkv"}).code == 0);
+  fs::copy_file(root / "solutions/01_first/top_two.cpp", file,
+                fs::copy_options::overwrite_existing);
+  REQUIRE(git(root, {"commit", "-q", "-am", "my solution"}).code == 0);
+  write_file(file, slurp(file) + "// and more\n");
+  const auto result = learn({"--root", root.string(), "reset", "top_two", "--yes"});
+  CHECK(result.code == 0);
+  CHECK(slurp(file) == stub);
+  // Not a git clone: it refuses and changes nothing.
+  const auto plain = bare_copy("plain");
+  write_file(plain / "exercises/01_first/top_two.cpp", "mine\n");
+  const auto before = snapshot(plain);
+  const auto refused = learn({"--root", plain.string(), "reset", "top_two", "--yes"});
+  CHECK(refused.code == 1);
+  CHECK_THAT(refused.out, contains("Nothing was changed"));
+  CHECK(snapshot(plain) == before);
+}
+
+TEST_CASE("a missing build names the one command to run", "[learn]") {
+  const auto root = bare_copy("unbuilt");
+  const auto result = learn({"--root", root.string(), "status"});
+  CHECK(result.code == 1);
+  CHECK_THAT(result.out, contains("There is no build in"));
+  CHECK_THAT(result.out, contains("    cmake --workflow --preset dev\n"));
+  const auto elsewhere =
+      learn({"--root", root.string(), "--build", (root / "b").string(), "check"});
+  CHECK(elsewhere.code == 1);
+  CHECK_THAT(elsewhere.out, contains("cmake --preset dev -B"));
+}
+
+TEST_CASE("watch checks again on save, and moves on when the exercise passes", "[learn]") {
+  const auto f = fresh_fixture();
+  Child watch({QKV_LEARN_EXE, "--root", f.root.string(), "watch", "--interval", "0.05",
+               "--max-checks", "3"});
+  watch.close_input();
+  REQUIRE(watch.wait_for("Watching", 120));
+  CHECK_THAT(watch.output(), contains("add_one is not done yet"));
+  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
+                fs::copy_options::overwrite_existing);
+  const int code = watch.finish(120);
+  INFO(watch.output());
+  CHECK(code == 0);
+  CHECK_THAT(watch.output(), contains("add_one passes"));
+  CHECK_THAT(watch.output(), contains("after the save"));
+  CHECK_THAT(watch.output(), contains("Next: top_two"));
+  CHECK_THAT(watch.output(), contains("top_two is not done yet"));
+  CHECK_THAT(watch.output(), contains("Stopped after 3 checks"));
+}
+
+TEST_CASE("watch stops cleanly on Ctrl-C", "[learn]") {
+  const auto f = fresh_fixture();
+  Child watch({QKV_LEARN_EXE, "--root", f.root.string(), "watch", "top_two"});
+  watch.close_input();
+  REQUIRE(watch.wait_for("Watching", 120));
+  watch.signal(SIGINT);
+  const int code = watch.finish(20);
+  INFO(watch.output());
+  CHECK(code == 0);
+  CHECK_THAT(watch.output(), contains("Stopped watching. Nothing is lost"));
+}
