@@ -26,8 +26,11 @@ Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> softmax_
   using Scalar = typename Derived::Scalar;
   Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> weights(scores.rows(), scores.cols());
   for (Index i = 0; i < scores.rows(); ++i) {
-    const Scalar row_max =
-        scores.cols() > 0 ? scores.row(i).maxCoeff() : -std::numeric_limits<Scalar>::infinity();
+    // PropagateNaN: Eigen's default max may skip a NaN, and a NaN among -inf scores would
+    // then pass for a fully masked row.
+    const Scalar row_max = scores.cols() > 0
+                               ? scores.row(i).template maxCoeff<Eigen::PropagateNaN>()
+                               : -std::numeric_limits<Scalar>::infinity();
     if (row_max == -std::numeric_limits<Scalar>::infinity()) {  // fully masked (or empty)
       weights.row(i).setZero();
       continue;
