@@ -35,7 +35,10 @@ Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> softmax_
       weights.row(i).setZero();
       continue;
     }
-    weights.row(i) = (scores.row(i).array() - row_max).exp().matrix();
+    // Masked entries are set to exactly 0 rather than left to exp(-inf): Eigen's vectorized
+    // exp returns a tiny positive number (about 3e-39) for -inf, not 0.
+    const auto masked = scores.row(i).array() == -std::numeric_limits<Scalar>::infinity();
+    weights.row(i) = masked.select(Scalar(0), (scores.row(i).array() - row_max).exp()).matrix();
     weights.row(i) /= weights.row(i).sum();
   }
   return weights;
