@@ -23,8 +23,4 @@ while read -r chapter; do
 done < build/dev/chapters.txt
 
 printf '\n\033[1m################ Your exercises ################\033[0m\n'
-if [ -x build/dev/bin/qkv-learn ]; then
-  build/dev/bin/qkv-learn status
-else
-  scripts/exercise-status.sh build/dev
-fi
+build/dev/bin/qkv-learn status
