@@ -38,11 +38,18 @@ AttentionResultT<Scalar> scaled_dot_product_attention(
     const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& k,
     const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& v,
     const std::optional<Mask>& mask = std::nullopt) {
+  require_shapes(q.cols() == k.cols(), "scaled_dot_product_attention",
+                 "queries and keys must have the same dimension d_k (columns)", "Q", q, "K", k);
   require_shapes(k.rows() == v.rows(), "scaled_dot_product_attention",
                  "keys and values must have the same number of rows (T_k)", "K", k, "V", v);
   AttentionResultT<Scalar> result;
   result.scores = attention_scores(q, k);
-  if (mask) result.scores = apply_mask(result.scores, *mask);
+  if (mask) {
+    require_shapes(mask->rows() == q.rows() && mask->cols() == k.rows(),
+                   "scaled_dot_product_attention", "the mask must be T_q x T_k, as the scores",
+                   "mask", *mask, "scores", result.scores);
+    result.scores = apply_mask(result.scores, *mask);
+  }
   result.weights = softmax_rows(result.scores);
   result.output = result.weights * v;
   return result;

@@ -297,6 +297,8 @@ inline Matrix decode_step(const Matrix& x_new, const MultiHeadWeights& w, Window
 /// @throws ShapeError if x_prefix does not have d_model columns; ValueError if it is empty.
 inline Matrix recompute_step(const Matrix& x_prefix, const MultiHeadWeights& w) {
   require(x_prefix.rows() >= 1, "recompute_step", "the prefix must hold at least one token");
+  require_shapes(x_prefix.cols() == w.w_q.rows(), "recompute_step",
+                 "the prefix must have d_model columns", "X", x_prefix, "W_q", w.w_q);
   return multi_head_attention(Matrix(x_prefix.bottomRows(1)), x_prefix, w).output;
 }
 

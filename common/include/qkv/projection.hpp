@@ -10,6 +10,7 @@
 #include <cmath>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "qkv/error.hpp"
@@ -59,6 +60,9 @@ inline Qkv project_qkv(const Matrix& x, const QkvWeights& w) {
   require_shapes(w.w_q.cols() == w.w_k.cols(), "project_qkv",
                  "W_q and W_k must have the same number of columns (d_head)", "W_q", w.w_q, "W_k",
                  w.w_k);
+  for (const auto& [name, weight] : {std::pair{"W_q", &w.w_q}, {"W_k", &w.w_k}, {"W_v", &w.w_v}})
+    require_shapes(x.cols() == weight->rows(), "project_qkv",
+                   "X's columns (d_model) must equal every weight's rows", "X", x, name, *weight);
   return {project(x, w.w_q, "W_q"), project(x, w.w_k, "W_k"), project(x, w.w_v, "W_v")};
 }
 

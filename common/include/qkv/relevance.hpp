@@ -41,6 +41,9 @@ inline Vector relevance_scores(const Vector& query, const Matrix& keys) {
 /// brings it back to 1 whatever d is.
 /// @throws ShapeError as relevance_scores(); ValueError if d is 0.
 inline Vector scaled_relevance_scores(const Vector& query, const Matrix& keys) {
+  require_shapes(keys.cols() == query.size(), "scaled_relevance_scores",
+                 "the query's length must equal the keys' dimension (columns)", "query", query,
+                 "keys", keys);
   Vector scores = relevance_scores(query, keys);
   require(query.size() > 0, "scaled_relevance_scores", "the dimension d must be positive");
   return scores / std::sqrt(static_cast<float>(query.size()));
@@ -50,6 +53,8 @@ inline Vector scaled_relevance_scores(const Vector& query, const Matrix& keys) {
 /// the dot product with the lengths divided out: it lies in [-1, 1] and ignores magnitude.
 /// @throws ShapeError if the lengths differ; ValueError if either vector is zero.
 inline float cosine_similarity(const Vector& a, const Vector& b) {
+  require_shapes(a.size() == b.size(), "cosine_similarity", "vectors must have the same length",
+                 "a", a, "b", b);
   const float product = dot_product(a, b);
   const float norms = a.norm() * b.norm();
   require(norms > 0.0f, "cosine_similarity", "undefined for a zero vector");
@@ -94,6 +99,9 @@ inline Index most_relevant(const Vector& scores) {
 inline Vector hard_retrieve(const Vector& query, const Matrix& keys, const Matrix& values) {
   require_shapes(keys.rows() == values.rows(), "hard_retrieve",
                  "there must be one value row per key row", "keys", keys, "values", values);
+  require_shapes(keys.cols() == query.size(), "hard_retrieve",
+                 "the query's length must equal the keys' dimension (columns)", "query", query,
+                 "keys", keys);
   return values.row(most_relevant(relevance_scores(query, keys))).transpose();
 }
 
