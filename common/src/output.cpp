@@ -193,7 +193,12 @@ std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const La
   require_labels(col_labels, m.cols(), "terminal_heatmap", "column");
   finite_range(m, low, high);
   static constexpr std::array<std::string_view, 5> shades{" ", "░", "▒", "▓", "█"};
-  const std::size_t cell_width = std::max<std::size_t>(widest(col_labels), 6);
+  // Cells fit the widest number plus two shading characters, and the widest column label.
+  std::size_t number_width = 0;
+  for (Index r = 0; r < m.rows(); ++r)
+    for (Index c = 0; c < m.cols(); ++c)
+      number_width = std::max(number_width, fmt::format("{:.2f}", m(r, c)).size());
+  const std::size_t cell_width = std::max({widest(col_labels), number_width + 2, std::size_t{6}});
   const std::size_t label_width = widest(row_labels);
   std::string out = "  " + std::string(label_width, ' ');
   for (const auto& label : col_labels) out += " " + pad_left(label, cell_width);
