@@ -148,7 +148,7 @@ void check_run(const json& out, Index tokens, Index window, const std::string& c
                WithinAbs((none_changed - none_output).row(i).cwiseAbs().maxCoeff(), 1e-6));
     if (i < changed) CHECK(causal_diff(i) == 0.0f);  // exactly: not a bit moves
     if (i >= changed) CHECK(causal_diff(i) > 0.0f);  // through its positive weight
-    CHECK(none_diff(i) > 0.0f);  // without the mask everything moves
+    CHECK(none_diff(i) > 0.0f);                      // without the mask everything moves
   }
 
   // Window.
