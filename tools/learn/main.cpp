@@ -409,10 +409,11 @@ int cmd_list(const Context& ctx) {
   return 0;
 }
 
-void print_next(const Context& ctx, const Exercise& e) {
+void print_next(const Context& ctx, const Exercise& e, bool watching = false) {
   const auto& s = ctx.style;
   std::printf("%s %s (%s)\n", s.bold("Next:").c_str(), s.bold(e.id).c_str(), e.title.c_str());
   std::printf("  open   %s\n", ctx.display(ctx.exercise_file(e)).c_str());
+  if (watching) return;
   std::printf("  check  %s check %s     (or leave %s watch running)\n", ctx.self.c_str(),
               e.id.c_str(), ctx.self.c_str());
   std::printf("  stuck? %s hint %s\n", ctx.self.c_str(), e.id.c_str());
@@ -786,16 +787,16 @@ int cmd_watch(const Context& ctx, const std::string& id, double interval, int ma
         current = next->first;
         verdict = next->second;
         std::printf("\n");
-        print_next(ctx, ctx.exercises[current]);
+        print_next(ctx, ctx.exercises[current], true);
         print_verdict(ctx, ctx.exercises[current], verdict, true);
         if (stop_now()) break;
       }
       const auto& e = ctx.exercises[current];
       const auto file = ctx.exercise_file(e);
       auto last = stamp_of(file);
-      std::printf("\n%s %s  %s\n", s.bold("Watching").c_str(), ctx.display(file).c_str(),
-                  s.dim("(save it to check again; h+Enter: hint, Enter: check now, q+Enter or "
-                        "Ctrl-C: stop)")
+      std::printf("\n%s %s\n  %s\n", s.bold("Watching").c_str(), ctx.display(file).c_str(),
+                  s.dim("save it to check again; h Enter: hint, Enter: check now, q Enter or "
+                        "Ctrl-C: stop")
                       .c_str());
       std::fflush(stdout);
       const auto event = wait_for_event(ctx, e, file, last, interval, stdin_open);
