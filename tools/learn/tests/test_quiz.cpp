@@ -327,7 +327,7 @@ TEST_CASE("a bad request exits 2 and says why", "[quiz]") {
   CHECK(run(chapter("09"), root / "nowhere", "").exit_code == 2);
 }
 
-TEST_CASE("--check names every malformed or missing quiz file and exits 1", "[quiz]") {
+TEST_CASE("the check names every malformed or missing quiz file and exits 1", "[quiz]") {
   QuizRequest check;
   check.check = true;
   const fs::path good = fake_repo("check_good", good_quiz);
