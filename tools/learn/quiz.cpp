@@ -412,6 +412,13 @@ std::string styled(const Piece& piece, bool color) {
   return fmt::format(fg(fmt::terminal_color::cyan), "{}", piece.text);
 }
 
+// Text without its markup, for a line that is not wrapped (titles, items in feedback).
+std::string plain(std::string_view text) {
+  std::string out;
+  for (const Piece& piece : inline_pieces(text)) out += piece.text;
+  return out;
+}
+
 // The paragraph wrapped to text_width: the first line after `first`, the others after
 // `indent`. (Contract C's qkv::wrap_words replaces this loop once it lands in common/.)
 std::string wrap(std::string_view text, std::string_view first, std::size_t indent, bool color) {
@@ -519,8 +526,9 @@ class Asker {
 
   Outcome ask(const QuizQuestion& question, std::size_t count) {
     out_ << '\n'
-         << bold(fmt::format("Question {} of {}: {}", question.number, count, question.title),
-                 color_)
+         << bold(
+                fmt::format("Question {} of {}: {}", question.number, count, plain(question.title)),
+                color_)
          << '\n';
     print_blocks(out_, question.body, 0, color_);
     out_ << '\n';
@@ -600,7 +608,8 @@ class Asker {
       const std::string verdict =
           given == pair.role ? "right" : fmt::format("you said {}; it is {}", given, pair.role);
       out_ << '\n'
-           << bold(fmt::format("  {}. {} -> {} ({}):", pair.number, pair.item, pair.role, verdict),
+           << bold(fmt::format("  {}. {} -> {} ({}):", pair.number, plain(pair.item), pair.role,
+                               verdict),
                    color_)
            << '\n';
       print_blocks(out_, pair.explanation, 4, color_);
@@ -699,7 +708,7 @@ int check_quizzes(const std::vector<const Chapter*>& chapters, std::ostream& out
 
 int ask_quiz(const Chapter& chapter, const Quiz& quiz, std::istream& in, std::ostream& out,
              bool color) {
-  out << bold(quiz.title, color) << '\n';
+  out << bold(plain(quiz.title), color) << '\n';
   if (!quiz.intro.empty()) {
     out << '\n';
     print_blocks(out, quiz.intro, 0, color);
@@ -727,7 +736,8 @@ int ask_quiz(const Chapter& chapter, const Quiz& quiz, std::istream& in, std::os
   if (!missed.empty()) {
     std::string list;
     for (const QuizQuestion* question : missed)
-      list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", question->number, question->title);
+      list += fmt::format("{}{} ({})", list.empty() ? "" : ", ", question->number,
+                          plain(question->title));
     out << wrap(fmt::format("Worth another look: {}. The chapter's text is chapters/{}/README.md.",
                             list, chapter.name),
                 "", 0, color);

@@ -278,6 +278,13 @@ TEST_CASE("a matching answer is read in several spellings, and wrong pairs are n
   CHECK_THAT(swapped.out, contains("1 of 3 matched."));
   CHECK_THAT(swapped.out, contains("2. key -> c (you said a; it is c):\n"));
   CHECK_THAT(swapped.out, contains("1. query -> b (right):"));
+  // Markup in an item or a title is not shown as it is.
+  const fs::path marked = fake_repo(
+      "marked", replaced(with("1. query: b", "1. `query`: b"), "## 1. First", "## 1. *First*"));
+  const Run shown = run(chapter("09"), marked, "a\nb\nb a c\na\n");
+  CHECK_THAT(shown.out, contains("Question 1 of 4: First\n"));
+  CHECK_THAT(shown.out, contains("  1. query -> b (right):\n"));
+  CHECK_THAT(shown.out, contains("Worth another look: 1 (First), 3 (Matching)."));
   CHECK_THAT(swapped.out, contains("3 of 4 right."));
 }
 
