@@ -10,6 +10,8 @@ written in GitHub-flavoured Markdown, readable as it is:
   - figures as image links to committed SVGs, ![caption](figures/weights.svg), the files the
     chapter's `--svg DIR` writes;
   - a benchmark's table on the docs site as a marker, <!-- table: decode_benchmark.html -->;
+  - folded text (a quiz's answers) between lines <details><summary>...</summary> and
+    </details>, with blank lines between its paragraphs as anywhere else;
   - the flags in one paragraph starting `Flags:`, each as `--name ...` in backticks;
   - the --json keys under the heading "## `--json` keys", in bullets that start with the
     keys they describe: - `w_q`, `w_k`, `w_v`: the projection weights.
@@ -50,6 +52,10 @@ IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]+)\)")
 # closing one not preceded by one (GitHub's rule), no unescaped $ inside.
 INLINE_MATH = re.compile(r"(?<![\\$])\$(?![\s$])((?:\\.|[^$\\\n])+?)(?<![\s\\])\$(?!\$)")
 CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+# A line of only <details>, <summary>...</summary> or </details> tags (the quiz's folded
+# answers). Doxygen 1.9.4 closes a <details> at the first blank line after it, so the
+# filter hands such lines to the HTML as they are (\htmlonly).
+FOLD_LINE = re.compile(r"^\s*(?:</?details>|<summary>[^<\n]*</summary>)+\s*$")
 # Doxygen source that must not appear in the Markdown a learner reads.
 DOXYGEN_ONLY = re.compile(r"\\f[$\[\]{}]|\\snippet\b|\\image\b|\\htmlinclude\b|\\subpage\b|"
                           r"@ref\b|\\ref\b|\{#[\w-]+\}")
@@ -187,6 +193,8 @@ def to_doxygen(text, label):
             table = TABLE_MARKER.match(lines[i])
             if table:
                 out[i] = f"\\htmlinclude {table.group(1)}"
+            elif FOLD_LINE.match(lines[i]):
+                out[i] = f"\\htmlonly{lines[i].strip()}\\endhtmlonly"
             else:
                 out[i] = prose_to_doxygen(lines[i], label)
     if out and out[0].startswith("# ") and "{#" not in out[0]:

@@ -282,8 +282,10 @@ if(exercise_count GREATER 0)
       qkv_exercise_get(hint ${i} hints ${level})
       qkv_escape(hint_md "${hint}")
       math(EXPR shown_level "${level} + 1")
-      string(APPEND page "<details><summary>Hint ${shown_level} of ${hint_count}</summary>\n\n"
-                         "${hint_md}\n\n</details>\n\n")
+      # \htmlonly: Doxygen 1.9.4 would close the <details> at the first blank line.
+      string(APPEND page "\\htmlonly<details><summary>Hint ${shown_level} of ${hint_count}"
+                         "</summary>\\endhtmlonly\n\n${hint_md}\n\n"
+                         "\\htmlonly</details>\\endhtmlonly\n\n")
     endforeach()
     string(APPEND page "## Check it\n\n```sh\n"
                        "build/dev/bin/qkv-learn check ${id}   # rebuilds, runs, explains\n"

@@ -236,6 +236,12 @@ class DoxygenTranslation(unittest.TestCase):
         self.assertIn('\\image html ch99_a.svg "a.svg: the figure"', self.lines)
         self.assertIn("\\htmlinclude decode_benchmark.html", self.lines)
 
+    def test_folded_answers_stay_folded_across_paragraphs(self):
+        text = "<details><summary>Answer</summary>\n\n**B.** Right.\n\nA is wrong.\n\n</details>"
+        self.assertEqual(chapter_text.to_doxygen(text, "quiz01").split("\n"), [
+            "\\htmlonly<details><summary>Answer</summary>\\endhtmlonly", "", "**B.** Right.", "",
+            "A is wrong.", "", "\\htmlonly</details>\\endhtmlonly"])
+
     def test_the_quiz_page_label(self):
         self.assertEqual(chapter_text.chapter_label("build/docs/pages/quiz_03.md"), "quiz03")
         self.assertEqual(chapter_text.chapter_label("chapters/03_softmax/README.md"), "ch03")
