@@ -52,6 +52,7 @@ IMAGE = re.compile(r"!\[([^\]\n]*)\]\(([^)\s]+)\)")
 # closing one not preceded by one (GitHub's rule), no unescaped $ inside.
 INLINE_MATH = re.compile(r"(?<![\\$])\$(?![\s$])((?:\\.|[^$\\\n])+?)(?<![\s\\])\$(?!\$)")
 CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+QUOTED_EMPHASIS = re.compile(r'"\*([^*"\n]+)\*"')
 # A line of only <details>, <summary>...</summary> or </details> tags (the quiz's folded
 # answers). Doxygen 1.9.4 closes a <details> at the first blank line after it, so the
 # filter hands such lines to the HTML as they are (\htmlonly).
@@ -154,11 +155,22 @@ def code_blocks(lines):
 
 # --- Doxygen --------------------------------------------------------------------------------
 def prose_to_doxygen(line, label):
+    # Doxygen 1.9.4 takes text after a straight double quote literally: "*a*" and "`b`"
+    # would show their stars and backticks. Curly quotes and <em> read the same on the site.
+    pieces = list(split_code_spans(line))
+    for n, (is_code, piece) in enumerate(pieces):
+        if not is_code:
+            continue
+        if n > 0 and pieces[n - 1][1].endswith('"'):
+            pieces[n - 1] = (False, pieces[n - 1][1][:-1] + "\u201c")
+        if n + 1 < len(pieces) and pieces[n + 1][1].startswith('"'):
+            pieces[n + 1] = (False, "\u201d" + pieces[n + 1][1][1:])
     out = []
-    for is_code, piece in split_code_spans(line):
+    for is_code, piece in pieces:
         if is_code:
             out.append(piece)
             continue
+        piece = QUOTED_EMPHASIS.sub("\u201c<em>\\1</em>\u201d", piece)
         piece = INLINE_MATH.sub(lambda m: f"\\f$ {m.group(1)} \\f$", piece)
 
         def image(match):

@@ -242,6 +242,11 @@ class DoxygenTranslation(unittest.TestCase):
             "\\htmlonly<details><summary>Answer</summary>\\endhtmlonly", "", "**B.** Right.", "",
             "A is wrong.", "", "\\htmlonly</details>\\endhtmlonly"])
 
+    def test_quotes_around_emphasis_and_code(self):
+        self.assertEqual(
+            chapter_text.to_doxygen('It says "*hello*" and ("`x = 1`").', "ch99"),
+            "It says \u201c<em>hello</em>\u201d and (\u201c`x = 1`\u201d).")
+
     def test_the_quiz_page_label(self):
         self.assertEqual(chapter_text.chapter_label("build/docs/pages/quiz_03.md"), "quiz03")
         self.assertEqual(chapter_text.chapter_label("chapters/03_softmax/README.md"), "ch03")
