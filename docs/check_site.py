@@ -2,12 +2,16 @@
 """Checks the documentation site in a real browser: headless Chromium, network off.
 
     check_site.py --site build/docs/html --chapters build/docs/chapters.txt \
-                  --manifest exercises/manifest --screenshots build/docs/screenshots
+                  --manifest build/docs/manifest.json --root . \
+                  --screenshots build/docs/screenshots
 
 Fails (exit 1, every problem listed) unless
   - the main page, the page of every chapter in chapters.txt (ch01.html, ...), of every
-    exercise in the manifest (ex_<id>.html) and of the library reference (namespace, class
-    and struct pages) load from disk without a script error;
+    exercise in manifest.json (ex_<id>.html), of every chapter's quiz where the chapter has
+    a quiz.md (quizNN.html, its answers folded in <details>, linked from the chapter) and of
+    the library reference (namespace, class and struct pages) load from disk without a
+    script error;
+  - every exercise page shows each of the exercise's hints, each folded in its own <details>;
   - on every page that has formulas, MathJax typeset each of them with its TeX web font,
     and no formula is left as raw TeX or shows a MathJax error;
   - every image and SVG figure on those pages loaded, and every chapter page shows at
@@ -27,6 +31,7 @@ a pipe (--remote-debugging-pipe), so there is no WebSocket client or Node.js to 
 import argparse
 import base64
 import fcntl
+import html
 import html.parser
 import json
 import os
@@ -339,18 +344,14 @@ class TextCollector(html.parser.HTMLParser):
             self.parts.append(data)
 
 
-def check_no_solutions(site, manifest):
+def check_no_solutions(site, root, exercises):
     """No exercise page shows a line of code that the solution has and the stub has not."""
     problems = []
     squash = lambda text: re.sub(r"\s+", "", text)
-    root = manifest.resolve().parent.parent
-    for line in manifest.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        fields = [field.strip() for field in line.split("|")]
-        id, chapter, file = fields[0], fields[1], fields[3]
-        page, solution = site / f"ex_{id}.html", root / "solutions" / chapter / file
-        stub = root / "exercises" / chapter / file
+    for exercise in exercises:
+        id = exercise["id"]
+        page, solution = site / f"ex_{id}.html", root / exercise["solution"]
+        stub = root / exercise["file"]
         if not (page.is_file() and solution.is_file() and stub.is_file()):
             continue
         stub_lines = {squash(l) for l in stub.read_text(encoding="utf-8").splitlines()}
@@ -365,24 +366,69 @@ def check_no_solutions(site, manifest):
     return problems
 
 
+def check_folded(site, name, texts, what):
+    """Every one of texts appears on the page inside a <details>, none of it outside."""
+    problems = []
+    page = (site / f"{name}.html").read_text(encoding="utf-8")
+    folded = TextCollector()
+    # Letters and digits only: Doxygen turns -- into a dash, links words, escapes quotes.
+    squash = lambda text: re.sub(r"[^A-Za-z0-9]", "", text)
+    inside = "".join(squash(html.unescape(re.sub(r"<[^>]+>", "", m))) for m in
+                     re.findall(r"<details[ >](.*?)</details>", page, flags=re.S))
+    folded.feed(re.sub(r"<details[ >].*?</details>", "", page, flags=re.S))
+    outside = squash("".join(folded.parts))
+    for text in texts:
+        words = squash(text)[:40]
+        if words and words not in inside:
+            problems.append(f"{name}.html: {what} not folded in a <details>: {words}")
+        elif words and words in outside:
+            problems.append(f"{name}.html: {what} shown unfolded: {words}")
+    return problems
+
+
+def check_hints_and_quizzes(site, exercises, quizzes):
+    """Each exercise page folds each hint in a <details> of its own; each quiz page folds its
+    answers and its chapter links to it."""
+    problems = []
+    details = re.compile(r"<details[ >]")
+    for exercise in exercises:
+        name = f"ex_{exercise['id']}"
+        if not (site / f"{name}.html").is_file():
+            continue
+        problems += check_folded(site, name, exercise["hints"], "a hint")
+        shown = len(details.findall((site / f"{name}.html").read_text(encoding="utf-8")))
+        if shown != len(exercise["hints"]):
+            problems.append(f"{name}.html: {shown} <details>, not one per hint "
+                            f"({len(exercise['hints'])})")
+    for quiz, label, _ in quizzes:
+        if not (site / f"{quiz}.html").is_file():
+            continue  # reported as missing
+        if not details.search((site / f"{quiz}.html").read_text(encoding="utf-8")):
+            problems.append(f"{quiz}.html: no answer folded in a <details>")
+        chapter = site / f"{label}.html"
+        if chapter.is_file() and f'href="{quiz}.html"' not in chapter.read_text(encoding="utf-8"):
+            problems.append(f"{label}.html: no link to its quiz {quiz}.html")
+    return problems
+
+
 def read_chapters(path):
     chapters = [line.strip() for line in path.read_text().splitlines() if line.strip()]
     return [(f"ch{name[:2]}", name) for name in chapters]
 
 
 def read_exercises(path):
-    ids = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            ids.append(line.split("|")[0].strip())
-    return ids
+    """The exercises of <build>/manifest.json (cmake/QkvManifest.cmake writes it)."""
+    return json.loads(path.read_text(encoding="utf-8"))["exercises"]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--site", type=pathlib.Path, required=True, help="the html folder")
     parser.add_argument("--chapters", type=pathlib.Path, required=True, help="chapters.txt")
-    parser.add_argument("--manifest", type=pathlib.Path, required=True)
+    parser.add_argument("--manifest", type=pathlib.Path, required=True,
+                        help="<build>/manifest.json")
+    parser.add_argument("--root", type=pathlib.Path, required=True,
+                        help="the repository root (the manifest's paths are relative to it)")
     parser.add_argument("--screenshots", type=pathlib.Path, required=True)
     parser.add_argument("--chromium", default="chromium")
     args = parser.parse_args()
@@ -401,10 +447,15 @@ def main():
 
     problems = []
     chapters = read_chapters(args.chapters)
+    root = args.root.resolve()
+    exercises = read_exercises(args.manifest)
+    quizzes = [(f"quiz{label[2:]}", label, name) for label, name in chapters
+               if (root / "chapters" / name / "quiz.md").is_file()]
     pages = [("index", "the main page")]
     pages += [(label, f"chapter {name}") for label, name in chapters]
+    pages += [(quiz, f"the quiz of {name}") for quiz, _, name in quizzes]
     pages += [("exercises", "the exercise list")]
-    pages += [(f"ex_{id}", f"exercise {id}") for id in read_exercises(args.manifest)]
+    pages += [(f"ex_{e['id']}", f"exercise {e['id']}") for e in exercises]
     for name, what in pages:
         if not (site / f"{name}.html").is_file():
             problems.append(f"{name}.html ({what}) is missing")
@@ -420,7 +471,8 @@ def main():
     problems += link_problems
     labels = [label for label, _ in chapters]
     problems += check_sidebar(site, labels)
-    problems += check_no_solutions(site, args.manifest)
+    problems += check_no_solutions(site, root, exercises)
+    problems += check_hints_and_quizzes(site, exercises, quizzes)
 
     args.screenshots.mkdir(parents=True, exist_ok=True)
     browser = Browser(chromium)
@@ -473,7 +525,7 @@ def main():
                         problems.append(f"{name}.html: the {side} link goes to {got}, not {expected}")
             if name in labels and report["figures"] == 0:
                 problems.append(f"{name}.html ({what}) shows no figure: add "
-                                f"\\image html {name}_<name>.svg to its README")
+                                f"![caption](figures/NAME.svg) to its README")
             if what != "the library reference" or name == "namespaceqkv":
                 browser.screenshot(args.screenshots / f"{name}.png")
             figure_files += [f for f in report["figureFiles"] if f and f.endswith(".svg")]

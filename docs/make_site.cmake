@@ -1,18 +1,22 @@
 # Builds the documentation site; run by the `docs` target (docs/CMakeLists.txt) as
 #   cmake -D SOURCE_DIR=... -D BINARY_DIR=... -D WORK_DIR=... -D SITE_DIR=... -D DOXYGEN=...
-#         -D MATHJAX_DIR=... -D DOXYGEN_AWESOME_DIR=... -D VERSION=... -P make_site.cmake
-# Everything is derived from <build>/chapters.txt and exercises/manifest, so a new chapter
+#         -D MATHJAX_DIR=... -D DOXYGEN_AWESOME_DIR=... -D VERSION=... -D PYTHON=...
+#         [-D LEARN=<qkv-learn>] [-D BENCHMARKS=a|b] -P make_site.cmake
+# Everything is derived from <build>/chapters.txt and <build>/manifest.json, so a new chapter
 # folder or a new manifest line needs no change here.
 #  1. figures: runs every chapter executable with `--svg DIR`; chapter NN_name's figure X.svg
-#     becomes chNN_X.svg, which the chapter's README shows with `\image html chNN_X.svg "..."`
+#     becomes chNN_X.svg, which the filter makes of the README's `![caption](figures/X.svg)`
 #     (Doxygen copies images by file name alone, so the names must differ between chapters);
-#     and the benchmarks, whose tables a README shows with `\htmlinclude NAME.html`
-#  2. pages: one page per exercise, an exercise overview, and for each chapter the lines a
-#     Doxygen input filter (chapter_filter.sh) appends to its README: its exercises as
-#     subpages and the previous/next links
+#     and the benchmarks, whose tables a README shows with `<!-- table: NAME.html -->`
+#  2. pages: one page per exercise (its hints folded, level by level), an exercise overview,
+#     one quiz page per chapter that has a quiz.md (`qkv-learn quiz NN --markdown`), and for
+#     each chapter the lines the Doxygen input filter (chapter_text.py filter) appends to its
+#     README: its quiz and exercises as subpages and the previous/next links
 #  3. Doxyfile (from Doxyfile.in), Doxygen, then MathJax copied into the site
+# The READMEs are GitHub Markdown; docs/chapter_text.py translates them for Doxygen 1.9.4.
 cmake_minimum_required(VERSION 3.25)
-foreach(var SOURCE_DIR BINARY_DIR WORK_DIR SITE_DIR DOXYGEN MATHJAX_DIR DOXYGEN_AWESOME_DIR VERSION)
+foreach(var SOURCE_DIR BINARY_DIR WORK_DIR SITE_DIR DOXYGEN MATHJAX_DIR DOXYGEN_AWESOME_DIR VERSION
+            PYTHON)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "make_site.cmake: -D ${var}=... is missing")
   endif()
@@ -48,9 +52,10 @@ foreach(chapter IN LISTS chapters)
   endif()
   string(SUBSTRING "${chapter}" 0 2 nn)
   file(STRINGS "${readme}" first_line LIMIT_COUNT 1 ENCODING UTF-8)
-  if(NOT first_line MATCHES "^# Chapter [0-9]+: .+ \\{#ch${nn}\\}$")
+  # The page id {#chNN} is the filter's: on GitHub it would show as text.
+  if(NOT first_line MATCHES "^# Chapter [0-9]+: [^{]+$")
     message(FATAL_ERROR "chapters/${chapter}/README.md:1: the first line must be "
-                        "'# Chapter N: Title {#ch${nn}}', not '${first_line}'")
+                        "'# Chapter N: Title', not '${first_line}'")
   endif()
   list(APPEND chapter_labels "ch${nn}")
   list(APPEND chapter_readmes "${readme}")
@@ -71,7 +76,8 @@ endforeach()
 
 # Benchmarks (BENCHMARKS: executables separated by '|', may be empty) run once with
 # `--out FILE.md`. Their Markdown (paragraphs and pipe tables) becomes generated/NAME.html,
-# NAME without a qkv_ prefix, which a chapter's README shows with `\htmlinclude NAME.html`:
+# NAME without a qkv_ prefix, which a chapter's README shows with `<!-- table: NAME.html -->`
+# (the filter makes it `\htmlinclude NAME.html`):
 # qkv_decode_benchmark -> decode_benchmark.html. (Doxygen 1.9.4's \includedoc would run the
 # paragraphs and tables of a Markdown file together into one paragraph.)
 function(qkv_markdown_to_html markdown out)
@@ -180,96 +186,159 @@ foreach(benchmark IN LISTS BENCHMARKS)
   set(shown NO)
   foreach(readme IN LISTS chapter_readmes)
     file(READ "${readme}" text)
-    string(FIND "${text}" "\\htmlinclude ${name}.html" at)
+    string(FIND "${text}" "<!-- table: ${name}.html -->" at)
     if(at GREATER -1)
       set(shown YES)
     endif()
   endforeach()
   if(NOT shown)
     message(FATAL_ERROR "No chapter README shows the table of ${benchmark}: add the line "
-                        "'\\htmlinclude ${name}.html' where it belongs (e.g. in chapter 6).")
+                        "'<!-- table: ${name}.html -->' where it belongs (e.g. in chapter 6).")
   endif()
 endforeach()
 
-# --- the exercises, from the manifest ------------------------------------------------------
-file(STRINGS "${SOURCE_DIR}/exercises/manifest" manifest_lines ENCODING UTF-8)
+# --- the exercises, from <build>/manifest.json (cmake/QkvManifest.cmake writes it) --------
+set(manifest_json_path "${BINARY_DIR}/manifest.json")
+if(NOT EXISTS "${manifest_json_path}")
+  message(FATAL_ERROR "make_site.cmake: ${manifest_json_path} is missing: configure the build "
+                      "(cmake/QkvManifest.cmake writes it from exercises/manifest)")
+endif()
+file(READ "${manifest_json_path}" manifest_json)
+string(JSON exercise_count ERROR_VARIABLE json_error LENGTH "${manifest_json}" exercises)
+if(json_error)
+  message(FATAL_ERROR "${manifest_json_path}: ${json_error}")
+endif()
 set(exercise_pages "")
 set(overview "# Exercises {#exercises}\n\n")
 string(APPEND overview
        "Each exercise is one file to edit in `exercises/NN_name/`, checked by its own test. "
        "Until you write it, the test fails with `not done yet` and the file's name. The order "
-       "is `exercises/manifest`'s.\n\n| exercise | chapter | what you write |\n|---|---|---|\n")
-foreach(line IN LISTS manifest_lines)
-  if(line MATCHES "^[ \t]*(#.*)?$")
-    continue()
+       "is `exercises/manifest`'s; `qkv-learn` says where you stand.\n\n"
+       "| exercise | chapter | what you write |\n|---|---|---|\n")
+# One member of exercise number i, or "" when it is null.
+function(qkv_exercise_get out i)
+  string(JSON type ERROR_VARIABLE error TYPE "${manifest_json}" exercises ${i} ${ARGN})
+  if(error)
+    message(FATAL_ERROR "${manifest_json_path}: exercise ${i}: ${error}")
   endif()
-  if(NOT line MATCHES "^([^|]+)\\|([^|]+)\\|([^|]+)\\|([^|]+)\\|([^|]+)\\|(.+)$")
-    message(FATAL_ERROR "exercises/manifest: expected 6 fields separated by '|':\n  ${line}")
+  set(value "")
+  if(NOT type STREQUAL "NULL")
+    string(JSON value GET "${manifest_json}" exercises ${i} ${ARGN})
   endif()
-  string(STRIP "${CMAKE_MATCH_1}" id)
-  string(STRIP "${CMAKE_MATCH_2}" chapter)
-  string(STRIP "${CMAKE_MATCH_3}" title)
-  string(STRIP "${CMAKE_MATCH_4}" file)
-  string(STRIP "${CMAKE_MATCH_5}" tag)
-  string(STRIP "${CMAKE_MATCH_6}" hint)
-  string(SUBSTRING "${chapter}" 0 2 nn)
-  if(NOT "ch${nn}" IN_LIST chapter_labels)
-    message(FATAL_ERROR "exercises/manifest: exercise '${id}' belongs to ${chapter}, "
-                        "which is not a built chapter")
-  endif()
-  set(stub "exercises/${chapter}/${file}")
-  get_filename_component(stem "${file}" NAME_WE)
-  set(header "exercises/${chapter}/${stem}.hpp")
-
-  # What to do: the stub's opening comment, verbatim (the TODO block), never the solution.
-  # (Whole-file strings and regexes, not lists: code has ';' and '[', which lists split on.)
-  file(READ "${SOURCE_DIR}/${stub}" stub_text)
-  string(REGEX MATCH "^(//[^\n]*\n)+" todo "${stub_text}")
-  if(todo STREQUAL "")
-    message(FATAL_ERROR "${stub}: the stub must open with a comment saying what to do")
-  endif()
-  # What it implements: the header from its first /// comment to the namespace's end.
-  set(declaration "")
-  if(EXISTS "${SOURCE_DIR}/${header}")
-    file(READ "${SOURCE_DIR}/${header}" header_text)
-    string(FIND "${header_text}" "\n///" begin)
-    string(FIND "${header_text}" "\n}" end REVERSE)
-    if(begin GREATER -1 AND end GREATER begin)
-      math(EXPR length "${end} - ${begin}")
-      string(SUBSTRING "${header_text}" ${begin} ${length} declaration)
-      string(STRIP "${declaration}" declaration)
+  set(${out} "${value}" PARENT_SCOPE)
+endfunction()
+if(exercise_count GREATER 0)
+  math(EXPR last_exercise "${exercise_count} - 1")
+  foreach(i RANGE ${last_exercise})
+    foreach(member id chapter title file header tag)
+      qkv_exercise_get(${member} ${i} ${member})
+    endforeach()
+    string(SUBSTRING "${chapter}" 0 2 nn)
+    if(NOT "ch${nn}" IN_LIST chapter_labels)
+      message(FATAL_ERROR "${manifest_json_path}: exercise '${id}' belongs to ${chapter}, "
+                          "which is not a built chapter")
     endif()
-  endif()
+    get_filename_component(file_name "${file}" NAME)
 
-  qkv_escape(title_md "${title}")
-  qkv_escape(hint_md "${hint}")
-  set(page "# ${id}: ${title_md} {#ex_${id}}\n\n")
-  string(APPEND page "An exercise of @ref ch${nn}. The file to edit is `${stub}`; its test "
-                     "is tagged `[${tag}]`.\n\n## What to write\n\n`${file}` says:\n\n```cpp\n"
-                     "${todo}```\n\n")
-  if(NOT declaration STREQUAL "")
-    string(APPEND page "It implements what `${header}` declares (leave that file as it "
-                       "is):\n\n```cpp\n${declaration}\n```\n\n")
-  endif()
-  string(APPEND page "## Hint\n\n<details><summary>Show the hint</summary>\n\n${hint_md}\n\n"
-                     "</details>\n\n## Check it\n\n```sh\n"
-                     "cmake --build --preset dev && ctest --preset dev -R 'exercise.${id}$'\n"
-                     "```\n\nThe test passes once `${file}` does what its comment asks. "
-                     "Stuck? Reread @ref ch${nn}, then the hint.\n")
-  file(WRITE "${pages_dir}/exercise_${id}.md" "${page}")
-  list(APPEND exercise_pages "${pages_dir}/exercise_${id}.md")
-  string(APPEND overview "| @ref ex_${id} \"${id}\" | @ref ch${nn} | ${title_md} |\n")
-  list(APPEND exercises_of_ch${nn} "ex_${id}")
-endforeach()
+    # What to do: the stub's opening comment, verbatim (the TODO block), never the solution.
+    # (Whole-file strings and regexes, not lists: code has ';' and '[', which lists split on.)
+    file(READ "${SOURCE_DIR}/${file}" stub_text)
+    string(REGEX MATCH "^(//[^\n]*\n)+" todo "${stub_text}")
+    if(todo STREQUAL "")
+      message(FATAL_ERROR "${file}: the stub must open with a comment saying what to do")
+    endif()
+    # What it implements: the header from its first /// comment to the namespace's end.
+    set(declaration "")
+    if(NOT header STREQUAL "" AND EXISTS "${SOURCE_DIR}/${header}")
+      file(READ "${SOURCE_DIR}/${header}" header_text)
+      string(FIND "${header_text}" "\n///" begin)
+      string(FIND "${header_text}" "\n}" end REVERSE)
+      if(begin GREATER -1 AND end GREATER begin)
+        math(EXPR length "${end} - ${begin}")
+        string(SUBSTRING "${header_text}" ${begin} ${length} declaration)
+        string(STRIP "${declaration}" declaration)
+      endif()
+    endif()
+
+    qkv_escape(title_md "${title}")
+    set(page "# ${id}: ${title_md} {#ex_${id}}\n\n")
+    string(APPEND page "An exercise of @ref ch${nn}. The file to edit is `${file}`; its test "
+                       "is tagged `[${tag}]`.\n\n## What to write\n\n`${file_name}` says:\n\n"
+                       "```cpp\n${todo}```\n\n")
+    if(NOT declaration STREQUAL "")
+      string(APPEND page "It implements what `${header}` declares (leave that file as it "
+                         "is):\n\n```cpp\n${declaration}\n```\n\n")
+    endif()
+    # The hints as the terminal gives them: progressive, each folded until asked for; the
+    # solution is never on the page.
+    string(JSON hint_count LENGTH "${manifest_json}" exercises ${i} hints)
+    if(hint_count LESS 1)
+      message(FATAL_ERROR "${manifest_json_path}: exercise '${id}' has no hint")
+    endif()
+    string(APPEND page "## Hints\n\nTry it first. Each level says more than the one before; "
+                       "the last is close to code.\n\n")
+    math(EXPR last_hint "${hint_count} - 1")
+    foreach(level RANGE ${last_hint})
+      qkv_exercise_get(hint ${i} hints ${level})
+      qkv_escape(hint_md "${hint}")
+      math(EXPR shown_level "${level} + 1")
+      # \htmlonly: Doxygen 1.9.4 would close the <details> at the first blank line.
+      string(APPEND page "\\htmlonly<details><summary>Hint ${shown_level} of ${hint_count}"
+                         "</summary>\\endhtmlonly\n\n${hint_md}\n\n"
+                         "\\htmlonly</details>\\endhtmlonly\n\n")
+    endforeach()
+    string(APPEND page "## Check it\n\n```sh\n"
+                       "build/dev/bin/qkv-learn check ${id}   # rebuilds, runs, explains\n"
+                       "build/dev/bin/qkv-learn watch ${id}   # the same on every save\n"
+                       "```\n\nThe test passes once `${file_name}` does what its comment asks. "
+                       "Stuck? Reread @ref ch${nn}, then the hints, one level at a time.\n")
+    file(WRITE "${pages_dir}/exercise_${id}.md" "${page}")
+    list(APPEND exercise_pages "${pages_dir}/exercise_${id}.md")
+    string(APPEND overview "| @ref ex_${id} \"${id}\" | @ref ch${nn} | ${title_md} |\n")
+    list(APPEND exercises_of_ch${nn} "ex_${id}")
+  endforeach()
+endif()
 file(WRITE "${pages_dir}/exercises.md" "${overview}")
 
-# --- what chapter_filter.sh appends to each chapter's README ------------------------------
+# --- the quizzes: `qkv-learn quiz NN --markdown` for each chapter with a quiz.md ----------
+# The page is the chapter's quiz with the answers folded away; the filter translates its
+# Markdown like a README's and gives it the page id quizNN.
+set(quiz_pages "")
+foreach(chapter IN LISTS chapters)
+  string(SUBSTRING "${chapter}" 0 2 nn)
+  if(NOT EXISTS "${SOURCE_DIR}/chapters/${chapter}/quiz.md")
+    message(STATUS "No quiz page for ${chapter}: chapters/${chapter}/quiz.md does not exist")
+    continue()
+  endif()
+  if(NOT LEARN OR NOT EXISTS "${LEARN}")
+    message(FATAL_ERROR "chapters/${chapter}/quiz.md exists but qkv-learn ('${LEARN}') does "
+                        "not: it writes the quiz page")
+  endif()
+  execute_process(COMMAND "${LEARN}" quiz ${nn} --markdown WORKING_DIRECTORY "${SOURCE_DIR}"
+                  RESULT_VARIABLE status OUTPUT_VARIABLE quiz ERROR_VARIABLE error)
+  if(NOT status EQUAL 0 OR quiz STREQUAL "")
+    message(FATAL_ERROR "${LEARN} quiz ${nn} --markdown failed (${status}), for "
+                        "chapters/${chapter}/quiz.md:\n${error}")
+  endif()
+  if(NOT quiz MATCHES "^# ")
+    string(REGEX REPLACE "^0" "" number "${nn}")
+    set(quiz "# Chapter ${number}: quiz\n\n${quiz}")
+  endif()
+  file(WRITE "${pages_dir}/quiz_${nn}.md" "${quiz}")
+  list(APPEND quiz_pages "${pages_dir}/quiz_${nn}.md")
+  set(quiz_of_ch${nn} "quiz${nn}")
+endforeach()
+
+# --- what the filter appends to each chapter's README ------------------------------
 list(LENGTH chapter_labels count)
 math(EXPR last "${count} - 1")
 foreach(i RANGE ${last})
   list(GET chapter_labels ${i} label)
   list(GET chapters ${i} chapter)
   set(nav "\n<hr>\n")
+  if(quiz_of_${label})
+    string(APPEND nav "**Check your understanding**: \\subpage ${quiz_of_${label}}\n\n")
+  endif()
   if(exercises_of_${label})
     string(APPEND nav "**Exercises** (all of them: @ref exercises):\n")
     foreach(page_label IN LISTS exercises_of_${label})
@@ -294,14 +363,14 @@ endforeach()
 
 # --- Doxygen -------------------------------------------------------------------------------
 # Doxygen lists pages in input order: the main page, the chapters, the exercises, the API.
-set(input "${SOURCE_DIR}/README.md" ${chapter_readmes} "${pages_dir}/exercises.md"
+set(input "${SOURCE_DIR}/README.md" ${chapter_readmes} ${quiz_pages} "${pages_dir}/exercises.md"
           ${exercise_pages} "${SOURCE_DIR}/docs/api.dox" "${SOURCE_DIR}/common/include/qkv")
 list(JOIN input " \\\n                         " QKV_DOCS_INPUT)
 set(PROJECT_SOURCE_DIR "${SOURCE_DIR}")
 set(PROJECT_VERSION "${VERSION}")
 set(QKV_DOCS_OUTPUT "${SITE_DIR}")
 set(QKV_DOCS_WORK "${WORK_DIR}")
-set(QKV_DOCS_FILTER "sh ${SOURCE_DIR}/docs/chapter_filter.sh ${nav_dir}")
+set(QKV_DOCS_FILTER "${PYTHON} ${SOURCE_DIR}/docs/chapter_text.py filter ${nav_dir}")
 set(QKV_DOXYGEN_AWESOME "${DOXYGEN_AWESOME_DIR}")
 configure_file("${SOURCE_DIR}/docs/Doxyfile.in" "${WORK_DIR}/Doxyfile" @ONLY)
 execute_process(COMMAND "${DOXYGEN}" "${WORK_DIR}/Doxyfile" WORKING_DIRECTORY "${SOURCE_DIR}"

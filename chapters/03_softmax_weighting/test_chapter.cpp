@@ -247,8 +247,7 @@ TEST_CASE("the numbers quoted in the chapter text match the default run", "[chap
   CHECK_THAT(text, qkv::testing::contains(fmt::format(
                        "*cat* gives itself the largest weight, {:.2f}", weights(1, 1))));
   CHECK_THAT(text, qkv::testing::contains(fmt::format(
-                       "from {:.2f} at \\f$ \\tau = 0.1 \\f$ to {:.2f} at \\f$ \\tau = 10 \\f$ "
-                       "(\\f$ \\ln 6 = {:.3f} \\f$)",
+                       "from {:.2f} at $\\tau = 0.1$ to {:.2f} at $\\tau = 10$ ($\\ln 6 = {:.3f}$)",
                        sweep_entropy(0), sweep_entropy(4), std::log(6.0))));
   const Vector stable = vector_from_json(out["stable_big"]);
   CHECK_THAT(text, qkv::testing::contains(
