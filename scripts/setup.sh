@@ -9,7 +9,7 @@
 #   scripts/setup.sh --print    print the package lists only
 set -euo pipefail
 
-build_packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev)
+build_packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev python3)
 docs_packages=(doxygen doxygen-awesome-css libjs-mathjax chromium python3)
 lint_packages=(clang-format clang-tidy)
 ubuntu_packages="g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev  (docs: doxygen doxygen-awesome-css libjs-mathjax chromium-browser python3)"
