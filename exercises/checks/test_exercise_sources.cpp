@@ -2,7 +2,8 @@
 //  [hints]        every exercise has at least two hint levels, the first quotes none of its
 //                 solution's key expressions, and the last is code-level (quotes some);
 //  [show_values]  no exercise test checks a comparison through a bare bool, whose failure
-//                 would print only "false" instead of the values compared.
+//                 would print only "false" instead of the values compared;
+//  [stubs]        every stub names qkv-learn check <id> and watch <id>, not ctest.
 // The checks themselves are tried on canned text first ([self]), so that neither can pass
 // by finding nothing.
 
@@ -125,8 +126,8 @@ TEST_CASE("every exercise has progressive hints: the first quotes no code of its
     INFO("exercise " << id << " (exercises/manifest)");
     CHECK(hints.size() >= 2);
     if (hints.empty()) continue;
-    const KeyExpressions keys = key_expressions(
-        read_text(source_dir() / exercise.at("solution").get<std::string>()));
+    const KeyExpressions keys =
+        key_expressions(read_text(source_dir() / exercise.at("solution").get<std::string>()));
     INFO("hint 1: " << hints.front());
     CHECK(joined(quoted_code(hints.front(), keys)) == "");  // names the idea, not the code
     INFO("last hint: " << hints.back());
@@ -153,4 +154,20 @@ TEST_CASE("no exercise test checks a comparison through a bare bool", "[show_val
       "Catch prints both sides, or use a matcher of qkv/expect.hpp");
   CHECK(bare == std::vector<std::string>{});
   CHECK(assertions > 100);  // the scan sees the tests' checks
+}
+
+TEST_CASE("every stub says how to check it: qkv-learn check and watch, which rebuild", "[stubs]") {
+  // ctest runs whatever program was built last, so advice to run it would report a stale
+  // verdict after an edit (the build.exercise_<id> fixture now rebuilds, but qkv-learn is the
+  // learner's tool).
+  const nlohmann::json exercises = manifest().at("exercises");  // a copy: manifest() is a temporary
+  for (const auto& exercise : exercises) {
+    const auto id = exercise.at("id").get<std::string>();
+    const auto file = exercise.at("file").get<std::string>();
+    const std::string stub = read_text(source_dir() / file);
+    INFO(file);
+    CHECK_THAT(stub, qkv::testing::contains("qkv-learn check " + id + "\n"));
+    CHECK_THAT(stub, qkv::testing::contains("qkv-learn watch " + id + "\n"));
+    CHECK_THAT(stub, !qkv::testing::contains("ctest"));
+  }
 }
