@@ -10,7 +10,8 @@
 //       2. Throw qkv::ValueError (qkv::require) if any row of Q or K has length 0.
 //       3. Return Qn Kn^T. Eigen: m.rowwise().norm() gives each row's length, and
 //          m.rowwise().normalized() each row divided by its length.
-// Check with:  ctest --preset dev -R cosine_relevance_matrix
+// Check with:  build/dev/bin/qkv-learn check cosine_relevance_matrix
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch cosine_relevance_matrix
 
 #include "cosine_relevance_matrix.hpp"
 

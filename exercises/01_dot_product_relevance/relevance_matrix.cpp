@@ -8,7 +8,8 @@
 // TODO: 1. If queries.cols() != keys.cols(), throw qkv::ShapeError with a message that
 //          names both shapes (qkv::require_shapes in qkv/error.hpp does exactly that).
 //       2. Return Q K^T, without a loop.
-// Check with:  ctest --preset dev -R relevance_matrix   (or: qkv-learn check relevance_matrix)
+// Check with:  build/dev/bin/qkv-learn check relevance_matrix
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch relevance_matrix
 
 #include "relevance_matrix.hpp"
 

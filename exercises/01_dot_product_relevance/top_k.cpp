@@ -11,7 +11,8 @@
 //       2. Order the indices 0..T-1 by descending score, ties by index, and keep the
 //          first k. std::partial_sort sorts only the first k; its comparison must break
 //          ties itself, because partial_sort is not stable.
-// Check with:  ctest --preset dev -R top_k   (or: qkv-learn check top_k)
+// Check with:  build/dev/bin/qkv-learn check top_k
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch top_k
 
 #include "top_k.hpp"
 

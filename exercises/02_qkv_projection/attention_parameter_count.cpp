@@ -13,7 +13,8 @@
 //       2. Return the count for all layers. Mind the size: a 7-billion-parameter model does
 //          not fit in an int. Index is 64 bits.
 //       3. Notice that the count does not depend on h. Why?
-// Check with:  ctest --preset dev -R attention_parameter_count
+// Check with:  build/dev/bin/qkv-learn check attention_parameter_count
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch attention_parameter_count
 
 #include "attention_parameter_count.hpp"
 

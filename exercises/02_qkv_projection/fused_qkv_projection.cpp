@@ -14,7 +14,8 @@
 //       2. fused_qkv_projection: check the shapes (qkv::require_shapes for X and W_qkv,
 //          qkv::require for the column count), compute X W_qkv once, and return its three
 //          column blocks as Q, K and V.
-// Check with:  ctest --preset dev -R fused_qkv_projection
+// Check with:  build/dev/bin/qkv-learn check fused_qkv_projection
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch fused_qkv_projection
 
 #include "fused_qkv_projection.hpp"
 

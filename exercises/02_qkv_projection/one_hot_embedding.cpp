@@ -14,7 +14,8 @@
 //          0 .. vocabulary_size - 1.
 //       2. Return the T x vocabulary_size matrix H: Matrix::Zero(rows, cols), then set one 1
 //          per row.
-// Check with:  ctest --preset dev -R one_hot_embedding
+// Check with:  build/dev/bin/qkv-learn check one_hot_embedding
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch one_hot_embedding
 
 #include "one_hot_embedding.hpp"
 

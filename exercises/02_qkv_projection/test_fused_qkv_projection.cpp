@@ -3,25 +3,28 @@
 #include "fused_qkv_projection.hpp"
 
 #include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/random.hpp"
 
 using qkv::Index;
 using qkv::Matrix;
+using qkv::testing::equals;
+using qkv::testing::is_close;
 
 TEST_CASE("fuse_qkv_weights puts W_q, W_k, W_v side by side", "[fused_qkv_projection]") {
   qkv::QkvWeights w{qkv::matrix_from_rows({{1}, {2}}), qkv::matrix_from_rows({{3}, {4}}),
                     qkv::matrix_from_rows({{5}, {6}})};
-  CHECK(qkv::exercises::fuse_qkv_weights(w) == qkv::matrix_from_rows({{1, 3, 5}, {2, 4, 6}}));
+  CHECK_THAT(qkv::exercises::fuse_qkv_weights(w),
+             equals(qkv::matrix_from_rows({{1, 3, 5}, {2, 4, 6}})));
 
   qkv::Random random(12);
   w = qkv::random_qkv_weights(random, 6, 4);
   const Matrix fused = qkv::exercises::fuse_qkv_weights(w);
   REQUIRE(fused.rows() == 6);
   REQUIRE(fused.cols() == 12);
-  CHECK(fused.leftCols(4) == w.w_q);
-  CHECK(fused.middleCols(4, 4) == w.w_k);
-  CHECK(fused.rightCols(4) == w.w_v);
+  CHECK_THAT(fused.leftCols(4), equals(w.w_q));
+  CHECK_THAT(fused.middleCols(4, 4), equals(w.w_k));
+  CHECK_THAT(fused.rightCols(4), equals(w.w_v));
 }
 
 TEST_CASE("one fused product equals the three separate ones", "[fused_qkv_projection]") {
@@ -34,9 +37,9 @@ TEST_CASE("one fused product equals the three separate ones", "[fused_qkv_projec
     const qkv::Qkv fused =
         qkv::exercises::fused_qkv_projection(x, qkv::exercises::fuse_qkv_weights(w));
     const qkv::Qkv separate = qkv::project_qkv(x, w);
-    qkv::testing::check_matrix_close(fused.q, separate.q, 1e-5, 1e-6, "Q");
-    qkv::testing::check_matrix_close(fused.k, separate.k, 1e-5, 1e-6, "K");
-    qkv::testing::check_matrix_close(fused.v, separate.v, 1e-5, 1e-6, "V");
+    CHECK_THAT(fused.q, is_close(separate.q));  // Q
+    CHECK_THAT(fused.k, is_close(separate.k));  // K
+    CHECK_THAT(fused.v, is_close(separate.v));  // V
   }
 }
 

@@ -3,22 +3,24 @@
 #include "one_hot_embedding.hpp"
 
 #include "qkv/catch.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 
 using qkv::Index;
 using qkv::Matrix;
+using qkv::testing::equals;
 
 TEST_CASE("one_hot puts a single 1 per row, in the token's column", "[one_hot_embedding]") {
   // "the cat sat on the mat": ids 0 1 2 3 0 4 in a vocabulary of 5 words.
   const Matrix h = qkv::exercises::one_hot({0, 1, 2, 3, 0, 4}, 5);
-  CHECK(h == qkv::matrix_from_rows({{1, 0, 0, 0, 0},
-                                    {0, 1, 0, 0, 0},
-                                    {0, 0, 1, 0, 0},
-                                    {0, 0, 0, 1, 0},
-                                    {1, 0, 0, 0, 0},
-                                    {0, 0, 0, 0, 1}}));
-  CHECK(qkv::exercises::one_hot({2}, 3) == qkv::matrix_from_rows({{0, 0, 1}}));
+  CHECK_THAT(h, equals(qkv::matrix_from_rows({{1, 0, 0, 0, 0},
+                                              {0, 1, 0, 0, 0},
+                                              {0, 0, 1, 0, 0},
+                                              {0, 0, 0, 1, 0},
+                                              {1, 0, 0, 0, 0},
+                                              {0, 0, 0, 0, 1}})));
+  CHECK_THAT(qkv::exercises::one_hot({2}, 3), equals(qkv::matrix_from_rows({{0, 0, 1}})));
   const Matrix empty = qkv::exercises::one_hot({}, 4);
   CHECK(empty.rows() == 0);
   CHECK(empty.cols() == 4);
@@ -30,10 +32,10 @@ TEST_CASE("one-hot rows times the table is the embedding lookup", "[one_hot_embe
   const std::vector<Index> ids{3, 0, 6, 3, 2};
   const Matrix h = qkv::exercises::one_hot(ids, 7);
   // Each entry of H E is one table entry times 1 plus zeros: exact in float.
-  CHECK(h * table == qkv::embed(table, ids));
+  CHECK_THAT(Matrix(h * table), equals(qkv::embed(table, ids)));
   // Every row sums to 1, every column counts how often its word occurs.
-  CHECK(h.rowwise().sum() == Matrix::Ones(5, 1));
-  CHECK(h.colwise().sum() == qkv::matrix_from_rows({{1, 0, 1, 2, 0, 0, 1}}));
+  CHECK_THAT(Matrix(h.rowwise().sum()), equals(Matrix::Ones(5, 1)));
+  CHECK_THAT(Matrix(h.colwise().sum()), equals(qkv::matrix_from_rows({{1, 0, 1, 2, 0, 0, 1}})));
 }
 
 TEST_CASE("one_hot rejects ids outside the vocabulary", "[one_hot_embedding]") {

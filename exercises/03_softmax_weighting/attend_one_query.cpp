@@ -14,7 +14,8 @@
 //       2. Compute the scores, their maximum, the exponentials and their sum with for loops.
 //       3. Accumulate the output o (Vector::Zero(values.cols())) as the weighted sum of the
 //          value rows. No matrix products.
-// Check with:  ctest --preset dev -R attend_one_query
+// Check with:  build/dev/bin/qkv-learn check attend_one_query
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch attend_one_query
 
 #include "attend_one_query.hpp"
 

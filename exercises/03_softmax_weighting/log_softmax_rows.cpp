@@ -16,7 +16,8 @@
 //       not finite: a row of -inf, or a NaN), compute ln sum_l e^(S_il - m), and subtract
 //       m and that log from every score of the row. A score of -inf then gives -inf by
 //       itself. Eigen: row.maxCoeff(), (row.array() - m).exp().sum(), std::log.
-// Check with:  ctest --preset dev -R log_softmax_rows
+// Check with:  build/dev/bin/qkv-learn check log_softmax_rows
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch log_softmax_rows
 
 #include "log_softmax_rows.hpp"
 

@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/random.hpp"
 #include "qkv/softmax.hpp"
 
@@ -23,8 +23,8 @@ TEST_CASE("log_softmax_rows by hand", "[log_softmax_rows]") {
   const Matrix equal = qkv::exercises::log_softmax_rows(qkv::matrix_from_rows({{1000, 1000}}));
   CHECK_THAT(equal(0, 0), WithinAbs(-std::log(2.0), 1e-6));
   CHECK_THAT(equal(0, 1), WithinAbs(-std::log(2.0), 1e-6));
-  CHECK(qkv::exercises::log_softmax_rows(qkv::matrix_from_rows({{-3}})) ==
-        qkv::matrix_from_rows({{0}}));
+  CHECK_THAT(qkv::exercises::log_softmax_rows(qkv::matrix_from_rows({{-3}})),
+             qkv::testing::equals(qkv::matrix_from_rows({{0}})));
 }
 
 TEST_CASE("exp of log_softmax_rows is softmax_rows", "[log_softmax_rows]") {
@@ -33,18 +33,22 @@ TEST_CASE("exp of log_softmax_rows is softmax_rows", "[log_softmax_rows]") {
   const Matrix l = qkv::exercises::log_softmax_rows(scores);
   REQUIRE(l.rows() == 5);
   REQUIRE(l.cols() == 9);
-  qkv::testing::check_matrix_close(Matrix(l.array().exp()), qkv::softmax_rows(scores), 1e-5, 1e-7,
-                                   "exp(log_softmax)");
+  INFO("exp(log_softmax_rows(S)) against softmax_rows(S)");
+  CHECK_THAT(Matrix(l.array().exp()),
+             qkv::testing::is_close(qkv::softmax_rows(scores), 1e-5, 1e-7));
   // Every row's weights sum to 1, so every row's log-sum-exp is 0.
-  for (Index i = 0; i < 5; ++i)
+  for (Index i = 0; i < 5; ++i) {
+    INFO("log of the sum of the weights of row " << i);
     CHECK_THAT(std::log(l.row(i).array().exp().sum()), WithinAbs(0.0, 1e-6));
+  }
 }
 
 TEST_CASE("log_softmax stays finite where log(softmax) is -inf", "[log_softmax_rows]") {
   const Matrix scores = qkv::matrix_from_rows({{0, -200}, {1000, -1000}});
-  CHECK(std::isinf(std::log(qkv::softmax_rows(scores)(0, 1))));  // e^-200 underflows to 0
+  // e^-200 underflows to 0 in float, so the log of the weight is -inf.
+  CHECK(std::log(qkv::softmax_rows(scores)(0, 1)) == -std::numeric_limits<float>::infinity());
   const Matrix l = qkv::exercises::log_softmax_rows(scores);
-  CHECK(l.allFinite());
+  CHECK_THAT(l, qkv::testing::all_finite());
   CHECK_THAT(l(0, 1), WithinAbs(-200.0, 1e-4));
   CHECK_THAT(l(1, 1), WithinAbs(-2000.0, 1e-3));
   CHECK_THAT(l(1, 0), WithinAbs(0.0, 1e-6));

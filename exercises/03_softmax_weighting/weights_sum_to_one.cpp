@@ -14,7 +14,8 @@
 // TODO: return false if any entry is negative, NaN or infinite, or if any row's sum differs
 //       from 1 by more than `tolerance`; else true. Eigen: m.allFinite(),
 //       (m.array() < 0).any(), m.rowwise().sum() (a column of row sums; which axis is that?).
-// Check with:  ctest --preset dev -R weights_sum_to_one
+// Check with:  build/dev/bin/qkv-learn check weights_sum_to_one
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch weights_sum_to_one
 
 #include "weights_sum_to_one.hpp"
 

@@ -15,7 +15,8 @@
 //       2. Return the element-wise AND.
 //       3. fully_masked_rows: collect every i whose row has no true entry
 //          (mask.row(i).any() says whether it has one).
-// Check with:  ctest --preset dev -R combine_masks
+// Check with:  build/dev/bin/qkv-learn check combine_masks
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch combine_masks
 
 #include "combine_masks.hpp"
 

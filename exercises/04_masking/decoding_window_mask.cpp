@@ -10,7 +10,8 @@
 //
 // TODO: 1. Throw qkv::ValueError (qkv::require) for a negative size, t_q > t_k or window < 1.
 //       2. Fill a t_q x t_k Mask: entry (i, j) is true when p - window < j <= p.
-// Check with:  ctest --preset dev -R decoding_window_mask
+// Check with:  build/dev/bin/qkv-learn check decoding_window_mask
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch decoding_window_mask
 
 #include "decoding_window_mask.hpp"
 

@@ -15,7 +15,8 @@
 //       2. Start from a T x T Mask of false (Mask::Constant(t, t, false)).
 //       3. For each sequence, starting at offset `start`, set its diagonal block
 //          mask.block(start, start, n, n) to a causal mask of n tokens (qkv::causal_mask).
-// Check with:  ctest --preset dev -R packed_causal_mask
+// Check with:  build/dev/bin/qkv-learn check packed_causal_mask
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch packed_causal_mask
 
 #include "packed_causal_mask.hpp"
 

@@ -6,12 +6,14 @@
 
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/random.hpp"
 
 using qkv::Index;
 using qkv::Mask;
 using qkv::exercises::combine_masks;
 using qkv::exercises::fully_masked_rows;
+using qkv::testing::equals;
 
 namespace {
 Mask mask_from_rows(std::initializer_list<std::initializer_list<int>> rows) {
@@ -25,32 +27,29 @@ Mask mask_from_rows(std::initializer_list<std::initializer_list<int>> rows) {
   return mask;
 }
 
-bool same(const Mask& a, const Mask& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() && (a == b).all();
-}
 }  // namespace
 
 TEST_CASE("combine_masks allows a key only where both masks do", "[combine_masks]") {
   const Mask a = mask_from_rows({{1, 0}, {1, 1}});
   const Mask b = mask_from_rows({{1, 1}, {0, 0}});
-  CHECK(same(combine_masks(a, b), mask_from_rows({{1, 0}, {0, 0}})));
-  CHECK(same(combine_masks(b, a), mask_from_rows({{1, 0}, {0, 0}})));
-  CHECK(same(combine_masks(a, a), a));
-  CHECK(same(combine_masks(a, Mask::Constant(2, 2, true)), a));
-  CHECK(same(combine_masks(a, Mask::Constant(2, 2, false)), Mask::Constant(2, 2, false)));
+  CHECK_THAT(combine_masks(a, b), equals(mask_from_rows({{1, 0}, {0, 0}})));
+  CHECK_THAT(combine_masks(b, a), equals(mask_from_rows({{1, 0}, {0, 0}})));
+  CHECK_THAT(combine_masks(a, a), equals(a));
+  CHECK_THAT(combine_masks(a, Mask::Constant(2, 2, true)), equals(a));
+  CHECK_THAT(combine_masks(a, Mask::Constant(2, 2, false)), equals(Mask::Constant(2, 2, false)));
   // Not square: two queries at the end of four positions, the last key padding.
-  CHECK(same(combine_masks(qkv::causal_mask(2, 4), mask_from_rows({{1, 1, 1, 0}, {1, 1, 1, 0}})),
-             mask_from_rows({{1, 1, 1, 0}, {1, 1, 1, 0}})));
+  CHECK_THAT(combine_masks(qkv::causal_mask(2, 4), mask_from_rows({{1, 1, 1, 0}, {1, 1, 1, 0}})),
+             equals(mask_from_rows({{1, 1, 1, 0}, {1, 1, 1, 0}})));
 }
 
 TEST_CASE("causal and right padding: no row is left empty", "[combine_masks]") {
   // Right padding: the real tokens come first, so key 0 is real and every row sees it.
   const Mask combined = combine_masks(qkv::causal_mask(5), qkv::padding_mask(5, 3));
-  CHECK(same(
+  CHECK_THAT(
       combined,
-      mask_from_rows(
+      equals(mask_from_rows(
           {{1, 0, 0, 0, 0}, {1, 1, 0, 0, 0}, {1, 1, 1, 0, 0}, {1, 1, 1, 0, 0}, {1, 1, 1, 0, 0}})));
-  CHECK(fully_masked_rows(combined).empty());
+  CHECK(fully_masked_rows(combined) == std::vector<Index>{});
 }
 
 TEST_CASE("causal and left padding: the padded queries see nothing", "[combine_masks]") {
@@ -60,9 +59,9 @@ TEST_CASE("causal and left padding: the padded queries see nothing", "[combine_m
   for (Index i = 0; i < 5; ++i)
     for (Index j = 0; j < 5; ++j) left_padding(i, j) = j >= 2;
   const Mask combined = combine_masks(qkv::causal_mask(5), left_padding);
-  CHECK(same(
+  CHECK_THAT(
       combined,
-      mask_from_rows(
+      equals(mask_from_rows(
           {{0, 0, 0, 0, 0}, {0, 0, 0, 0, 0}, {0, 0, 1, 0, 0}, {0, 0, 1, 1, 0}, {0, 0, 1, 1, 1}})));
   CHECK(fully_masked_rows(combined) == std::vector<Index>{0, 1});
 
@@ -71,17 +70,20 @@ TEST_CASE("causal and left padding: the padded queries see nothing", "[combine_m
   const qkv::Matrix q = qkv::random_normal(random, 5, 3), k = qkv::random_normal(random, 5, 3),
                     v = qkv::random_normal(random, 5, 2);
   const auto result = qkv::scaled_dot_product_attention(q, k, v, std::optional<Mask>(combined));
-  CHECK_FALSE(result.output.hasNaN());
-  for (Index row : fully_masked_rows(combined)) CHECK(result.output.row(row).isZero(0));
+  CHECK_THAT(result.output, qkv::testing::all_finite());
+  for (Index row : fully_masked_rows(combined)) {
+    INFO("output row " << row << ", a query that sees nothing");
+    CHECK_THAT(qkv::Matrix(result.output.row(row)), equals(qkv::Matrix::Zero(1, 2)));
+  }
 }
 
 TEST_CASE("fully_masked_rows lists every empty row in order", "[combine_masks]") {
   CHECK(fully_masked_rows(qkv::query_key_padding_mask(6, 4)) == std::vector<Index>{4, 5});
   CHECK(fully_masked_rows(qkv::query_key_padding_mask(3, 0)) == std::vector<Index>{0, 1, 2});
-  CHECK(fully_masked_rows(qkv::causal_mask(4)).empty());
+  CHECK(fully_masked_rows(qkv::causal_mask(4)) == std::vector<Index>{});
   CHECK(fully_masked_rows(mask_from_rows({{0, 0, 0}, {0, 1, 0}, {0, 0, 0}, {1, 0, 0}})) ==
         std::vector<Index>{0, 2});
-  CHECK(fully_masked_rows(Mask(0, 0)).empty());
+  CHECK(fully_masked_rows(Mask(0, 0)) == std::vector<Index>{});
   // A row with no keys at all (T_k = 0) sees nothing.
   CHECK(fully_masked_rows(Mask(2, 0)) == std::vector<Index>{0, 1});
 }

@@ -6,32 +6,28 @@
 
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/random.hpp"
 
 using qkv::Index;
 using qkv::Mask;
 using qkv::exercises::decoding_window_mask;
-
-namespace {
-bool same(const Mask& a, const Mask& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() && (a == b).all();
-}
-}  // namespace
+using qkv::testing::equals;
 
 TEST_CASE("decoding_window_mask by hand", "[decoding_window_mask]") {
   Mask expected(2, 5);
   expected << false, true, true, true, false,  //
       false, false, true, true, true;
-  CHECK(same(decoding_window_mask(2, 5, 3), expected));
+  CHECK_THAT(decoding_window_mask(2, 5, 3), equals(expected));
   Mask one(1, 4);
   one << false, false, true, true;  // position 3 with w = 2: keys 2 and 3
-  CHECK(same(decoding_window_mask(1, 4, 2), one));
+  CHECK_THAT(decoding_window_mask(1, 4, 2), equals(one));
   Mask alone(1, 3);
   alone << false, false, true;  // w = 1: only itself
-  CHECK(same(decoding_window_mask(1, 3, 1), alone));
+  CHECK_THAT(decoding_window_mask(1, 3, 1), equals(alone));
   Mask early(2, 2);
   early << true, false, true, true;  // windows cut off at position 0
-  CHECK(same(decoding_window_mask(2, 2, 5), early));
+  CHECK_THAT(decoding_window_mask(2, 2, 5), equals(early));
 }
 
 TEST_CASE("decoding_window_mask agrees with the square window and causal masks",
@@ -39,13 +35,13 @@ TEST_CASE("decoding_window_mask agrees with the square window and causal masks",
   for (Index t_k : {1, 2, 5, 9})
     for (Index w : {1, 2, 3, 9, 20}) {
       INFO("T_k = " << t_k << ", w = " << w);
-      CHECK(same(decoding_window_mask(t_k, t_k, w), qkv::window_mask(t_k, w)));
+      CHECK_THAT(decoding_window_mask(t_k, t_k, w), equals(qkv::window_mask(t_k, w)));
       for (Index t_q = 0; t_q <= t_k; ++t_q) {
         INFO("T_q = " << t_q);
         const Mask mask = decoding_window_mask(t_q, t_k, w);
         // The last T_q rows of the full window mask.
-        CHECK(same(mask, qkv::window_mask(t_k, w).bottomRows(t_q)));
-        if (w >= t_k) CHECK(same(mask, qkv::causal_mask(t_q, t_k)));
+        CHECK_THAT(mask, equals(qkv::window_mask(t_k, w).bottomRows(t_q)));
+        if (w >= t_k) CHECK_THAT(mask, equals(qkv::causal_mask(t_q, t_k)));
       }
     }
 }
@@ -65,7 +61,7 @@ TEST_CASE("one query at a time gives the last row of windowed attention",
         qkv::Matrix(q.row(t_k - 1)), qkv::Matrix(k.topRows(t_k)), qkv::Matrix(v.topRows(t_k)),
         std::optional<Mask>(decoding_window_mask(1, t_k, w)));
     REQUIRE(step.rows() == 1);
-    CHECK(step.isApprox(full.row(t_k - 1), 1e-5f));
+    CHECK_THAT(step, qkv::testing::is_close(qkv::Matrix(full.row(t_k - 1)), 1e-5, 1e-6));
   }
 }
 

@@ -7,17 +7,13 @@
 
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/random.hpp"
 
 using qkv::Index;
 using qkv::Mask;
 using qkv::exercises::packed_causal_mask;
-
-namespace {
-bool same(const Mask& a, const Mask& b) {
-  return a.rows() == b.rows() && a.cols() == b.cols() && (a == b).all();
-}
-}  // namespace
+using qkv::testing::equals;
 
 TEST_CASE("packed_causal_mask by hand", "[packed_causal_mask]") {
   Mask expected(5, 5);
@@ -26,11 +22,12 @@ TEST_CASE("packed_causal_mask by hand", "[packed_causal_mask]") {
       0, 0, 1, 0, 0,          //
       0, 0, 1, 1, 0,          //
       0, 0, 1, 1, 1;
-  CHECK(same(packed_causal_mask({2, 3}), expected));
-  CHECK(same(packed_causal_mask({4}), qkv::causal_mask(4)));
+  CHECK_THAT(packed_causal_mask({2, 3}), equals(expected));
+  CHECK_THAT(packed_causal_mask({4}), equals(qkv::causal_mask(4)));
   Mask identity = Mask::Constant(3, 3, false);
   identity.matrix().diagonal().setConstant(true);
-  CHECK(same(packed_causal_mask({1, 1, 1}), identity));  // one-token sequences see themselves
+  CHECK_THAT(packed_causal_mask({1, 1, 1}),
+             equals(identity));  // one-token sequences see themselves
 }
 
 TEST_CASE("packed_causal_mask is block diagonal with causal blocks", "[packed_causal_mask]") {
@@ -41,13 +38,15 @@ TEST_CASE("packed_causal_mask is block diagonal with causal blocks", "[packed_ca
   Index start = 0;
   for (Index n : lengths) {
     INFO("sequence at " << start << " of length " << n);
-    CHECK(same(mask.block(start, start, n, n), qkv::causal_mask(n)));
+    CHECK_THAT(mask.block(start, start, n, n), equals(qkv::causal_mask(n)));
     // Nothing of the other sequences, in either direction.
-    CHECK_FALSE(mask.block(start, 0, n, start).any());
-    CHECK_FALSE(mask.block(start, start + n, n, 10 - start - n).any());
+    CHECK_THAT(mask.block(start, 0, n, start), equals(Mask::Constant(n, start, false)));
+    CHECK_THAT(mask.block(start, start + n, n, 10 - start - n),
+               equals(Mask::Constant(n, 10 - start - n, false)));
     start += n;
   }
-  CHECK(mask.matrix().diagonal().all());  // every token sees itself: no row is empty
+  // Every token sees itself: no row is empty.
+  CHECK_THAT(Mask(mask.matrix().diagonal()), equals(Mask::Constant(10, 1, true)));
 }
 
 TEST_CASE("packed attention equals attention on each sequence alone", "[packed_causal_mask]") {
@@ -64,7 +63,7 @@ TEST_CASE("packed attention equals attention on each sequence alone", "[packed_c
     const qkv::Matrix alone = qkv::attention(
         qkv::Matrix(q.middleRows(start, n)), qkv::Matrix(k.middleRows(start, n)),
         qkv::Matrix(v.middleRows(start, n)), std::optional<Mask>(qkv::causal_mask(n)));
-    CHECK(packed.middleRows(start, n).isApprox(alone, 1e-6f));
+    CHECK_THAT(packed.middleRows(start, n), qkv::testing::is_close(alone, 1e-6, 1e-6));
     start += n;
   }
 }

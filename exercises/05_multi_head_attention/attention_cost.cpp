@@ -16,7 +16,8 @@
 // TODO: 1. Throw qkv::ValueError (qkv::require in qkv/error.hpp) unless d_model > 0,
 //          heads > 0 divides d_model, 1 <= kv_heads <= heads divides heads, tokens >= 1.
 //       2. Count with std::int64_t: a 7B-size layer at 8k tokens needs ~10^12 FLOPs.
-// Check with:  ctest --preset dev -R attention_cost
+// Check with:  build/dev/bin/qkv-learn check attention_cost
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch attention_cost
 
 #include "attention_cost.hpp"
 

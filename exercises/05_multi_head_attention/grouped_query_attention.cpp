@@ -22,7 +22,8 @@
 //          qkv::scaled_dot_product_attention(q_i, k_g, v_g, mask). Keep the weights and
 //          the outputs.
 //       3. concat = qkv::merge_heads(outputs); output = concat * W_o.
-// Check with:  ctest --preset dev -R grouped_query_attention
+// Check with:  build/dev/bin/qkv-learn check grouped_query_attention
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch grouped_query_attention
 
 #include "grouped_query_attention.hpp"
 

@@ -25,7 +25,8 @@
 //          (qkv::require in qkv/error.hpp). Copy each T x d_head column block of x into
 //          its row block of the result (middleCols / middleRows).
 //       2. unstack_heads: the same checks on stacked.rows(), and the copies the other way.
-// Check with:  ctest --preset dev -R stack_heads
+// Check with:  build/dev/bin/qkv-learn check stack_heads
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch stack_heads
 
 #include "stack_heads.hpp"
 

@@ -6,7 +6,7 @@
 #include <tuple>
 
 #include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
 #include "qkv/random.hpp"
@@ -15,7 +15,7 @@ using qkv::Index;
 using qkv::Matrix;
 using qkv::exercises::grouped_query_attention;
 using qkv::exercises::GroupedQueryWeights;
-using qkv::testing::check_matrix_close;
+using qkv::testing::is_close;
 
 namespace {
 
@@ -54,11 +54,12 @@ void check_same(const qkv::MultiHeadResult& actual, const qkv::MultiHeadResult& 
   REQUIRE(actual.weights.size() == expected.weights.size());
   REQUIRE(actual.heads.size() == expected.heads.size());
   for (std::size_t i = 0; i < expected.weights.size(); ++i) {
-    check_matrix_close(actual.weights[i], expected.weights[i], 1e-5, 1e-6, "weights");
-    check_matrix_close(actual.heads[i], expected.heads[i], 1e-5, 1e-6, "head output");
+    INFO("head " << i);
+    CHECK_THAT(actual.weights[i], is_close(expected.weights[i]));  // its weights
+    CHECK_THAT(actual.heads[i], is_close(expected.heads[i]));      // its output
   }
-  check_matrix_close(actual.concat, expected.concat, 1e-5, 1e-6, "concat");
-  check_matrix_close(actual.output, expected.output, 1e-5, 1e-6, "output");
+  CHECK_THAT(actual.concat, is_close(expected.concat));
+  CHECK_THAT(actual.output, is_close(expected.output));
 }
 
 }  // namespace
@@ -98,7 +99,10 @@ TEST_CASE("grouped-query attention is MHA with each K/V head repeated for its gr
         REQUIRE(weights.cols() == tokens);
         if (causal)
           for (Index r = 0; r < tokens; ++r)
-            for (Index c = r + 1; c < tokens; ++c) CHECK(weights(r, c) == 0.0f);
+            for (Index c = r + 1; c < tokens; ++c) {
+              INFO("the weight of query " << r << " on the later key " << c);
+              CHECK(weights(r, c) == 0.0f);
+            }
       }
     }
   }
@@ -116,20 +120,20 @@ TEST_CASE("query heads of one group share keys and values", "[grouped_query_atte
   const Matrix x = qkv::random_normal(random, tokens, d_model);
   const auto gqa = grouped_query_attention(x, w);
   REQUIRE(gqa.weights.size() == 4);
-  check_matrix_close(gqa.weights[1], gqa.weights[0], 1e-6, 1e-7, "weights of heads 0 and 1");
-  check_matrix_close(gqa.heads[1], gqa.heads[0], 1e-6, 1e-7, "outputs of heads 0 and 1");
+  INFO("heads 0 and 1 share queries and their K/V head: weights and outputs must agree");
+  CHECK_THAT(gqa.weights[1], is_close(gqa.weights[0], 1e-6, 1e-7));
+  CHECK_THAT(gqa.heads[1], is_close(gqa.heads[0], 1e-6, 1e-7));
   CHECK((gqa.weights[2] - gqa.weights[0]).cwiseAbs().maxCoeff() > 1e-4f);
   // By hand for head 0: chapter 03's attention on its columns.
   const auto head0 = qkv::scaled_dot_product_attention(Matrix(x * w.w_q.leftCols(d_head)),
                                                        Matrix(x * w.w_k.leftCols(d_head)),
                                                        Matrix(x * w.w_v.leftCols(d_head)));
-  check_matrix_close(gqa.heads[0], head0.output, 1e-5, 1e-6, "head 0");
-  check_matrix_close(gqa.heads[3],
-                     qkv::scaled_dot_product_attention(Matrix(x * w.w_q.rightCols(d_head)),
-                                                       Matrix(x * w.w_k.rightCols(d_head)),
-                                                       Matrix(x * w.w_v.rightCols(d_head)))
-                         .output,
-                     1e-5, 1e-6, "head 3");
+  CHECK_THAT(gqa.heads[0], is_close(head0.output));  // head 0
+  CHECK_THAT(gqa.heads[3],
+             is_close(qkv::scaled_dot_product_attention(  // head 3
+                          Matrix(x * w.w_q.rightCols(d_head)), Matrix(x * w.w_k.rightCols(d_head)),
+                          Matrix(x * w.w_v.rightCols(d_head)))
+                          .output));
 }
 
 TEST_CASE("grouped_query_attention rejects bad head counts and shapes",

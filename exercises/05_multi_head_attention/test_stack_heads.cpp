@@ -7,7 +7,7 @@
 
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
 #include "qkv/random.hpp"
@@ -16,15 +16,18 @@ using qkv::Index;
 using qkv::Matrix;
 using qkv::exercises::stack_heads;
 using qkv::exercises::unstack_heads;
+using qkv::testing::equals;
 
 TEST_CASE("stack_heads puts head after head, by hand", "[stack_heads]") {
   const Matrix x = qkv::matrix_from_rows({{1, 2, 3, 4}, {5, 6, 7, 8}});
   const Matrix two = stack_heads(x, 2);
-  CHECK(two == qkv::matrix_from_rows({{1, 2}, {5, 6}, {3, 4}, {7, 8}}));
-  CHECK(stack_heads(x, 4) == qkv::matrix_from_rows({{1}, {5}, {2}, {6}, {3}, {7}, {4}, {8}}));
-  CHECK(stack_heads(x, 1) == x);
-  CHECK(unstack_heads(two, 2) == x);
-  CHECK(unstack_heads(qkv::matrix_from_rows({{1}, {5}, {2}, {6}, {3}, {7}, {4}, {8}}), 4) == x);
+  CHECK_THAT(two, equals(qkv::matrix_from_rows({{1, 2}, {5, 6}, {3, 4}, {7, 8}})));
+  CHECK_THAT(stack_heads(x, 4),
+             equals(qkv::matrix_from_rows({{1}, {5}, {2}, {6}, {3}, {7}, {4}, {8}})));
+  CHECK_THAT(stack_heads(x, 1), equals(x));
+  CHECK_THAT(unstack_heads(two, 2), equals(x));
+  CHECK_THAT(unstack_heads(qkv::matrix_from_rows({{1}, {5}, {2}, {6}, {3}, {7}, {4}, {8}}), 4),
+             equals(x));
 }
 
 TEST_CASE("stack_heads holds split_heads' blocks, and unstack_heads undoes it", "[stack_heads]") {
@@ -37,10 +40,14 @@ TEST_CASE("stack_heads holds split_heads' blocks, and unstack_heads undoes it", 
     REQUIRE(stacked.rows() == heads * tokens);
     REQUIRE(stacked.cols() == d_model / heads);
     const auto parts = qkv::split_heads(x, heads);
-    for (Index i = 0; i < heads; ++i)
-      CHECK(stacked.middleRows(i * tokens, tokens) == parts[static_cast<std::size_t>(i)]);
-    CHECK(unstack_heads(stacked, heads) == x);  // copies only: exact
-    CHECK(stack_heads(unstack_heads(stacked, heads), heads) == stacked);
+    for (Index i = 0; i < heads; ++i) {
+      INFO("rows " << i * tokens << ".." << (i + 1) * tokens - 1 << " against split_heads' head "
+                   << i);
+      CHECK_THAT(stacked.middleRows(i * tokens, tokens),
+                 equals(parts[static_cast<std::size_t>(i)]));
+    }
+    CHECK_THAT(unstack_heads(stacked, heads), equals(x));  // copies only: exact
+    CHECK_THAT(stack_heads(unstack_heads(stacked, heads), heads), equals(stacked));
   }
 }
 
@@ -65,12 +72,12 @@ TEST_CASE("one attention call on stacked heads with a block-diagonal mask is all
     const auto once = qkv::scaled_dot_product_attention(q, k, v, block);
     const auto expected = qkv::multi_head_attention(
         x, w, causal ? std::optional<qkv::Mask>(qkv::causal_mask(tokens)) : std::nullopt);
-    qkv::testing::check_matrix_close(unstack_heads(once.output, heads), expected.concat, 1e-5, 1e-6,
-                                     "unstacked heads");
-    for (Index i = 0; i < heads; ++i)
-      qkv::testing::check_matrix_close(once.weights.block(i * tokens, i * tokens, tokens, tokens),
-                                       expected.weights[static_cast<std::size_t>(i)], 1e-5, 1e-6,
-                                       "diagonal block");
+    CHECK_THAT(unstack_heads(once.output, heads), qkv::testing::is_close(expected.concat));
+    for (Index i = 0; i < heads; ++i) {
+      INFO("diagonal block " << i << " of the weights, against head " << i << "'s weights");
+      CHECK_THAT(once.weights.block(i * tokens, i * tokens, tokens, tokens),
+                 qkv::testing::is_close(expected.weights[static_cast<std::size_t>(i)]));
+    }
   }
 }
 

@@ -14,7 +14,8 @@
 //          down. qkv::kv_cache_bytes (qkv/kv_cache.hpp) computes 2 x layers x kv_heads x
 //          d_head x tokens x bytes_per_number; with tokens = batch it is the cost of one
 //          more token in every sequence.
-// Check with:  ctest --preset dev -R 'exercise.max_context$'
+// Check with:  build/dev/bin/qkv-learn check max_context
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch max_context
 
 #include "max_context.hpp"
 

@@ -18,7 +18,8 @@
 //          p = its length, then count the token.
 //       2. keys, values: gather the sequence's rows, position by position, in that order.
 //       3. free_sequence: put its blocks back into free_, clear its table, length 0.
-// Check with:  ctest --preset dev -R 'exercise.paged_kv_cache$'
+// Check with:  build/dev/bin/qkv-learn check paged_kv_cache
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch paged_kv_cache
 
 #include "paged_kv_cache.hpp"
 

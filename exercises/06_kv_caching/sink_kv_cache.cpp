@@ -17,7 +17,8 @@
 //          a position to its row is worth writing once).
 //       4. reset: forget everything. A reset that leaves seen_ alone is the classic cache
 //          bug: the next sequence starts in the middle of the ring with stale keys.
-// Check with:  ctest --preset dev -R 'exercise.sink_kv_cache$'
+// Check with:  build/dev/bin/qkv-learn check sink_kv_cache
+//   or, checking again on every save:  build/dev/bin/qkv-learn watch sink_kv_cache
 
 #include "sink_kv_cache.hpp"
 

@@ -8,7 +8,7 @@
 
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
 #include "qkv/random.hpp"
@@ -16,7 +16,8 @@
 using qkv::Index;
 using qkv::Matrix;
 using qkv::exercises::PagedKvCache;
-using qkv::testing::check_matrix_close;
+using qkv::testing::equals;
+using qkv::testing::is_close;
 
 namespace {
 
@@ -64,9 +65,9 @@ TEST_CASE("paged cache: blocks on demand, smallest free block first", "[paged_kv
   CHECK(cache.block_table(a) == std::vector<Index>{0, 1, 3});
   CHECK(cache.free_blocks() == 0);
   CHECK(cache.length(a) == 5);
-  check_matrix_close(cache.keys(a), rows_of({10, 11, 12, 13, 14}));
-  check_matrix_close(cache.values(a), -rows_of({10, 11, 12, 13, 14}));
-  check_matrix_close(cache.keys(b), rows_of({20, 21}));
+  CHECK_THAT(cache.keys(a), equals(Matrix(rows_of({10, 11, 12, 13, 14}))));
+  CHECK_THAT(cache.values(a), equals(Matrix(-rows_of({10, 11, 12, 13, 14}))));
+  CHECK_THAT(cache.keys(b), equals(Matrix(rows_of({20, 21}))));
 }
 
 TEST_CASE("paged cache: a full pool refuses a new block and changes nothing", "[paged_kv_cache]") {
@@ -75,11 +76,11 @@ TEST_CASE("paged cache: a full pool refuses a new block and changes nothing", "[
   for (float t : {1.0f, 2.0f, 3.0f}) push(cache, a, t);
   CHECK_THROWS_AS(push(cache, b, 7), qkv::ValueError);  // both blocks belong to a
   CHECK(cache.length(b) == 0);
-  CHECK(cache.block_table(b).empty());
+  CHECK(cache.block_table(b) == std::vector<Index>{});
   push(cache, a, 4);  // still fits in a's second block
   CHECK_THROWS_AS(push(cache, a, 5), qkv::ValueError);
   CHECK(cache.length(a) == 4);
-  check_matrix_close(cache.keys(a), rows_of({1, 2, 3, 4}));
+  CHECK_THAT(cache.keys(a), equals(Matrix(rows_of({1, 2, 3, 4}))));
 }
 
 TEST_CASE("paged cache: freed blocks are reused, without stale rows", "[paged_kv_cache]") {
@@ -96,15 +97,15 @@ TEST_CASE("paged cache: freed blocks are reused, without stale rows", "[paged_kv
   CHECK(cache.block_table(c) == std::vector<Index>{0});
   push(cache, a, 6);  // a starts again, in block 1
   CHECK(cache.block_table(a) == std::vector<Index>{1});
-  check_matrix_close(cache.keys(c), rows_of({5}));
-  check_matrix_close(cache.keys(a), rows_of({6}));
-  check_matrix_close(cache.keys(b), rows_of({9}));
+  CHECK_THAT(cache.keys(c), equals(Matrix(rows_of({5}))));
+  CHECK_THAT(cache.keys(a), equals(Matrix(rows_of({6}))));
+  CHECK_THAT(cache.keys(b), equals(Matrix(rows_of({9}))));
   push(cache, a, 7);                                    // fills block 1
   CHECK_THROWS_AS(push(cache, a, 8), qkv::ValueError);  // blocks 0, 1, 2 are all taken
   cache.free_sequence(b);
   push(cache, a, 8);
   CHECK(cache.block_table(a) == std::vector<Index>{1, 2});
-  check_matrix_close(cache.keys(a), rows_of({6, 7, 8}));
+  CHECK_THAT(cache.keys(a), equals(Matrix(rows_of({6, 7, 8}))));
 }
 
 TEST_CASE("paged cache: two sequences decoded in turns from one pool", "[paged_kv_cache]") {
@@ -122,10 +123,10 @@ TEST_CASE("paged cache: two sequences decoded in turns from one pool", "[paged_k
   // Taken in turns, the blocks interleave: a 0, 2, 4 and b 1, 3.
   CHECK(cache.block_table(a) == std::vector<Index>{0, 2, 4});
   CHECK(cache.block_table(b) == std::vector<Index>{1, 3});
-  check_matrix_close(out_a, qkv::multi_head_attention(first, w, qkv::causal_mask(9)).output);
-  check_matrix_close(out_b, qkv::multi_head_attention(second, w, qkv::causal_mask(6)).output);
-  check_matrix_close(cache.keys(a), Matrix(first * w.w_k));
-  check_matrix_close(cache.values(b), Matrix(second * w.w_v));
+  CHECK_THAT(out_a, is_close(qkv::multi_head_attention(first, w, qkv::causal_mask(9)).output));
+  CHECK_THAT(out_b, is_close(qkv::multi_head_attention(second, w, qkv::causal_mask(6)).output));
+  CHECK_THAT(cache.keys(a), is_close(Matrix(first * w.w_k)));
+  CHECK_THAT(cache.values(b), is_close(Matrix(second * w.w_v)));
 }
 
 TEST_CASE("paged cache: unknown sequences and wrong shapes", "[paged_kv_cache]") {

@@ -7,7 +7,7 @@
 
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
 #include "qkv/random.hpp"
@@ -15,7 +15,8 @@
 using qkv::Index;
 using qkv::Matrix;
 using qkv::exercises::SinkKvCache;
-using qkv::testing::check_matrix_close;
+using qkv::testing::equals;
+using qkv::testing::is_close;
 
 namespace {
 
@@ -61,21 +62,21 @@ TEST_CASE("sink cache: the sinks stay, the ring keeps the last window", "[sink_k
   CHECK(cache.seen() == 7);
   CHECK(cache.size() == 5);
   CHECK(cache.positions() == std::vector<Index>{0, 1, 4, 5, 6});
-  check_matrix_close(cache.keys(), qkv::matrix_from_rows({{0, 0}, {1, 1}, {4, 4}, {5, 5}, {6, 6}}));
-  check_matrix_close(cache.values(),
-                     qkv::matrix_from_rows({{0, 0}, {-1, -1}, {-4, -4}, {-5, -5}, {-6, -6}}));
+  CHECK_THAT(cache.keys(), equals(qkv::matrix_from_rows({{0, 0}, {1, 1}, {4, 4}, {5, 5}, {6, 6}})));
+  CHECK_THAT(cache.values(),
+             equals(qkv::matrix_from_rows({{0, 0}, {-1, -1}, {-4, -4}, {-5, -5}, {-6, -6}})));
   for (Index p = 7; p < 12; ++p) {
     const Matrix row = Matrix::Constant(1, 2, static_cast<float>(p));
     cache.append(row, -row);
   }
   CHECK(cache.positions() == std::vector<Index>{0, 1, 9, 10, 11});
-  check_matrix_close(cache.keys(),
-                     qkv::matrix_from_rows({{0, 0}, {1, 1}, {9, 9}, {10, 10}, {11, 11}}));
+  CHECK_THAT(cache.keys(),
+             equals(qkv::matrix_from_rows({{0, 0}, {1, 1}, {9, 9}, {10, 10}, {11, 11}})));
 }
 
 TEST_CASE("sink cache: before it is full it holds everything, in order", "[sink_kv_cache]") {
   SinkKvCache cache(3, 4, 1);
-  CHECK(cache.positions().empty());
+  CHECK(cache.positions() == std::vector<Index>{});
   CHECK(cache.keys().rows() == 0);
   for (Index p = 0; p < 7; ++p) {
     cache.append(Matrix::Constant(1, 1, static_cast<float>(p)), Matrix::Zero(1, 1));
@@ -93,8 +94,8 @@ TEST_CASE("decoding with a sink cache equals attention to sinks plus a window", 
     const Matrix x = qkv::random_normal(random, t, 16);
     INFO("sinks " << sinks << ", window " << window);
     SinkKvCache cache(sinks, window, 16);
-    check_matrix_close(decode(x, w, cache),
-                       qkv::multi_head_attention(x, w, sink_mask(t, sinks, window)).output);
+    CHECK_THAT(decode(x, w, cache),
+               is_close(qkv::multi_head_attention(x, w, sink_mask(t, sinks, window)).output));
   }
 }
 
@@ -103,8 +104,8 @@ TEST_CASE("sink cache: no sinks is the chapter's window", "[sink_kv_cache]") {
   const qkv::MultiHeadWeights w = qkv::random_multi_head_weights(random, 8, 2);
   const Matrix x = qkv::random_normal(random, 10, 8);
   SinkKvCache cache(0, 3, 8);
-  check_matrix_close(decode(x, w, cache),
-                     qkv::multi_head_attention(x, w, qkv::window_mask(10, 3)).output);
+  CHECK_THAT(decode(x, w, cache),
+             is_close(qkv::multi_head_attention(x, w, qkv::window_mask(10, 3)).output));
   CHECK(cache.positions() == std::vector<Index>{7, 8, 9});
 }
 
@@ -117,9 +118,9 @@ TEST_CASE("sink cache: reset starts the next sequence at position 0", "[sink_kv_
   decode(first, w, cache);
   cache.reset();
   CHECK(cache.seen() == 0);
-  CHECK(cache.positions().empty());
-  check_matrix_close(decode(second, w, cache),
-                     qkv::multi_head_attention(second, w, sink_mask(12, 2, 4)).output);
+  CHECK(cache.positions() == std::vector<Index>{});
+  CHECK_THAT(decode(second, w, cache),
+             is_close(qkv::multi_head_attention(second, w, sink_mask(12, 2, 4)).output));
 }
 
 TEST_CASE("sink cache: one key and one value of the right width", "[sink_kv_cache]") {

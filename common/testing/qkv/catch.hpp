@@ -7,6 +7,7 @@
 #if __has_include(<catch2/catch_test_macros.hpp>)
 #include <catch2/catch_approx.hpp>
 #include <catch2/catch_test_macros.hpp>
+#include <catch2/matchers/catch_matchers.hpp>
 #include <catch2/matchers/catch_matchers_floating_point.hpp>
 #include <catch2/matchers/catch_matchers_string.hpp>
 using Catch::Approx;
@@ -20,6 +21,16 @@ using Catch::Matchers::WithinRel;
 #include <string>
 
 namespace qkv::testing {
+/// The base of a typed matcher (`bool match(const T&) const` and `std::string describe()
+/// const`): Catch2 v3 moved it from Catch to Catch::Matchers.
+#if __has_include(<catch2/catch_test_macros.hpp>)
+template <typename T>
+using MatcherBase = Catch::Matchers::MatcherBase<T>;
+#else
+template <typename T>
+using MatcherBase = Catch::MatcherBase<T>;
+#endif
+
 /// Matches a string that contains `text` (Catch2 v3 renamed `Contains` to `ContainsSubstring`).
 inline auto contains(const std::string& text) {
 #if __has_include(<catch2/catch_test_macros.hpp>)
