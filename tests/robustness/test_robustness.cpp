@@ -11,16 +11,8 @@
 // names the flag or value.
 // QKV_ROBUSTNESS_LOG=FILE appends every bad input tried and the first line it answered.
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <array>
-#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +25,7 @@
 #include <vector>
 
 #include "qkv/catch.hpp"
+#include "qkv/subprocess.hpp"
 
 namespace fs = std::filesystem;
 using qkv::testing::contains;
@@ -45,83 +38,25 @@ constexpr bool sanitized = true;
 constexpr bool sanitized = false;
 #endif
 
-struct Run {
-  int exit_code = -1;  ///< the exit status; -1 if killed by a signal
-  int signal = 0;      ///< the signal that ended it, or 0
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-};
+using Run = qkv::subprocess::Result;
 
 // Runs args[0] (no shell) with stdin from /dev/null and the limits above. Under the
 // sanitizers the address-space limit cannot be used (their shadow memory reserves terabytes
 // of it), so ASan itself refuses any single allocation over 1 GiB instead.
-Run run(const std::vector<std::string>& args, int wall_seconds = 300, int cpu_seconds = 120) {
-  int out_pipe[2], err_pipe[2];
-  if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
-  const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    const int null = open("/dev/null", O_RDONLY);
-    dup2(null, STDIN_FILENO);
-    dup2(out_pipe[1], STDOUT_FILENO);
-    dup2(err_pipe[1], STDERR_FILENO);
-    close(out_pipe[0]);
-    close(err_pipe[0]);
-    const rlimit cpu{static_cast<rlim_t>(cpu_seconds), static_cast<rlim_t>(cpu_seconds) + 10};
-    setrlimit(RLIMIT_CPU, &cpu);
-    if (!sanitized) {
-      const rlimit memory{rlim_t{2} << 30, rlim_t{2} << 30};
-      setrlimit(RLIMIT_AS, &memory);
-    } else {
-      const char* asan = std::getenv("ASAN_OPTIONS");
-      const std::string options = std::string(asan ? asan : "") + (asan && *asan ? ":" : "") +
-                                  "max_allocation_size_mb=1024";
-      setenv("ASAN_OPTIONS", options.c_str(), 1);
-    }
-    setenv("NO_COLOR", "1", 1);
-    std::vector<char*> argv;
-    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
+Run run(const std::vector<std::string>& args, int wall_seconds = 300, unsigned cpu_seconds = 120) {
+  qkv::subprocess::Options options;
+  options.env = {"NO_COLOR=1"};
+  options.timeout_seconds = wall_seconds;
+  options.limits.cpu_seconds = cpu_seconds;
+  if (!sanitized) {
+    options.limits.address_space_bytes = 2ULL << 30;
+  } else {
+    const char* asan = std::getenv("ASAN_OPTIONS");
+    options.env.push_back("ASAN_OPTIONS=" + std::string(asan ? asan : "") +
+                          (asan && *asan ? ":" : "") + "max_allocation_size_mb=1024");
   }
-  close(out_pipe[1]);
-  close(err_pipe[1]);
-  Run result;
-  std::array<pollfd, 2> fds{{{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}}};
-  std::array<std::string*, 2> sinks{&result.out, &result.err};
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wall_seconds);
-  std::array<char, 65536> buffer;
-  int open_pipes = 2;
-  while (open_pipes > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          deadline - std::chrono::steady_clock::now())
-                          .count();
-    if (left <= 0) {
-      result.timed_out = true;
-      kill(pid, SIGKILL);
-      break;
-    }
-    if (poll(fds.data(), fds.size(), static_cast<int>(left)) < 0) break;
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      const ssize_t n = read(fds[i].fd, buffer.data(), buffer.size());
-      if (n > 0) {
-        sinks[i]->append(buffer.data(), static_cast<std::size_t>(n));
-      } else {
-        close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_pipes;
-      }
-    }
-  }
-  for (const auto& fd : fds)
-    if (fd.fd >= 0) close(fd.fd);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  Run result = qkv::subprocess::run(args, options);
+  if (!result.started) FAIL(result.start_error);
   return result;
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Running the build and the exercise tests for qkv-learn: a child process, its output
-// (stdout and stderr in the order it wrote them), its exit status, a time limit.
+// (stdout and stderr in the order it wrote them), its exit status, a time limit. A thin
+// interface over qkv::subprocess (qkv/subprocess.hpp), the tree's one process runner.
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,7 +13,7 @@ struct ProcessResult {
   int exit_code = -1;      ///< its exit status, when it exited
   int signal = 0;          ///< the signal that killed it, or 0
   bool timed_out = false;  ///< killed because it ran past the time limit
-  std::string output;      ///< stdout and stderr together
+  std::string output;      ///< stdout and stderr together; why, when it could not be run
   double seconds = 0;      ///< wall-clock time it took
 };
 
@@ -24,7 +24,8 @@ struct RunOptions {
 };
 
 /// Runs `args[0]` (searched in PATH when it has no '/') with `args[1..]`, no shell, stdin
-/// from /dev/null, and waits for it.
+/// from /dev/null, and waits for it. With a time limit it runs in a process group of its
+/// own, all of which is killed at the limit.
 ProcessResult run_process(const std::vector<std::string>& args, const RunOptions& options = {});
 
 /// Seconds since some fixed point (a monotonic clock).

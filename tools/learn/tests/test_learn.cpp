@@ -4,14 +4,8 @@
 // repository that the tests copy into the build folder and build there. Nothing here
 // writes to the repository's exercises/.
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -22,6 +16,7 @@
 
 #include "learn.hpp"
 #include "qkv/catch.hpp"
+#include "qkv/subprocess.hpp"
 
 namespace fs = std::filesystem;
 using namespace qkv::learn;
@@ -53,111 +48,47 @@ std::string squeeze(const std::string& text) {
   return out;
 }
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 /// A running program: we write its stdin and read its stdout and stderr (together) as it
 /// goes, so a test can wait for "Watching", then save a file, then wait for the verdict.
+/// In a process group of its own (the time limit), so that a test's end also ends the builds
+/// it started.
 class Child {
  public:
-  explicit Child(const std::vector<std::string>& args) {
-    int in[2], out[2];
-    REQUIRE(pipe(in) == 0);
-    REQUIRE(pipe(out) == 0);
-    pid_ = fork();
-    REQUIRE(pid_ >= 0);
-    if (pid_ == 0) {
-      dup2(in[0], STDIN_FILENO);
-      dup2(out[1], STDOUT_FILENO);
-      dup2(out[1], STDERR_FILENO);
-      close(in[1]);
-      close(out[0]);
-      setenv("NO_COLOR", "1", 1);
-      std::vector<char*> argv;
-      for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-      argv.push_back(nullptr);
-      execvp(argv[0], argv.data());
-      _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    in_ = in[1];
-    out_ = out[0];
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    close_input();
-    if (out_ >= 0) close(out_);
-  }
+  explicit Child(const std::vector<std::string>& args) : child_(args, options()) {}
 
-  void send(const std::string& text) {
-    if (in_ >= 0 && write(in_, text.data(), text.size()) < 0) close_input();
-  }
-  void close_input() {
-    if (in_ >= 0) close(in_);
-    in_ = -1;
-  }
-  void signal(int number) { kill(pid_, number); }
+  void send(const std::string& text) { child_.send(text); }
+  void close_input() { child_.close_input(); }
+  void signal(int number) { child_.signal(number); }
 
   /// Reads until the output contains `text` (true), or the end of output or the time
   /// limit (false).
-  bool wait_for(const std::string& text, double seconds) {
-    const double deadline = now() + seconds;
-    while (output_.find(text) == std::string::npos) {
-      if (!read_some(deadline)) return false;
-    }
-    return true;
-  }
+  bool wait_for(const std::string& text, double seconds) { return child_.wait_for(text, seconds); }
 
   /// Reads everything and waits for the exit: its exit code, or -1 if it had to be killed
   /// at the time limit.
   int finish(double seconds) {
-    close_input();
-    const double deadline = now() + seconds;
-    while (read_some(deadline)) {
-    }
-    if (!eof_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-      return -1;
-    }
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    auto result = child_.finish(seconds);
+    output_ = result.started ? std::move(result.out) : result.start_error + "\n";
+    finished_ = true;
+    if (!result.started) return 127;  // what a shell says for a program it cannot run
+    if (result.timed_out) return -1;
+    return result.signal != 0 ? 128 + result.signal : result.exit_code;
   }
 
-  const std::string& output() const { return output_; }
+  const std::string& output() const { return finished_ ? output_ : child_.out(); }
 
  private:
-  bool read_some(double deadline) {
-    if (eof_) return false;
-    const double left = deadline - now();
-    if (left <= 0) return false;
-    pollfd fd{out_, POLLIN, 0};
-    if (poll(&fd, 1, static_cast<int>(left * 1000) + 1) <= 0) return now() < deadline;
-    char buffer[4096];
-    const ssize_t n = read(out_, buffer, sizeof buffer);
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    output_.append(buffer, static_cast<std::size_t>(n));
-    return true;
+  static qkv::subprocess::Options options() {
+    qkv::subprocess::Options options;
+    options.env = {"NO_COLOR=1"};
+    options.capture = qkv::subprocess::Capture::merged;
+    options.timeout_seconds = 3600;
+    return options;
   }
 
-  pid_t pid_ = -1;
-  int in_ = -1;
-  int out_ = -1;
-  bool eof_ = false;
-  std::string output_;
+  qkv::subprocess::Child child_;
+  std::string output_;  ///< all of it, once finished
+  bool finished_ = false;
 };
 
 struct Result {
