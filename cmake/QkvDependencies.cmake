@@ -13,6 +13,9 @@ endmacro()
 qkv_require(Eigen3 libeigen3-dev 3.4 NO_MODULE)
 qkv_require(fmt libfmt-dev 9)
 qkv_require(CLI11 libcli11-dev 2.1)
+# qkv-learn reads <build>/manifest.json and Catch2's XML reports.
+qkv_require(nlohmann_json nlohmann-json3-dev 3.10)
+qkv_require(pugixml libpugixml-dev 1.13)
 
 if(QKV_BUILD_TESTS)
   # Catch2 v3 where the distribution has it, else v2.13 (Debian 12). The include
@@ -22,5 +25,4 @@ if(QKV_BUILD_TESTS)
     qkv_require(Catch2 catch2 2.13)
   endif()
   include(Catch)
-  qkv_require(nlohmann_json nlohmann-json3-dev 3.10)
 endif()

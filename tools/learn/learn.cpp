@@ -1,13 +1,13 @@
-// Reading the manifest, Catch2's XML reports and compiler output for qkv-learn.
+// Reading Catch2's XML reports (with pugixml) and compiler output for qkv-learn.
 
 #include "learn.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <csignal>
 #include <fstream>
-#include <set>
-#include <sstream>
+#include <pugixml.hpp>
 #include <utility>
 
 namespace qkv::learn {
@@ -48,191 +48,16 @@ int to_int(std::string_view text) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
-// The manifest
-
-std::vector<Exercise> read_manifest(const std::filesystem::path& manifest) {
-  std::ifstream in(manifest, std::ios::binary);
-  if (!in) throw LearnError("cannot read " + manifest.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  std::vector<Exercise> exercises;
-  std::set<std::string> ids;
-  int number = 0;
-  for (const auto& line : split_lines(buffer.str())) {
-    ++number;
-    const std::string stripped = trim(line);
-    if (stripped.empty() || stripped.front() == '#') continue;
-    const auto where = manifest.string() + ":" + std::to_string(number) + ": ";
-    std::vector<std::string> fields;
-    std::size_t start = 0;
-    // Five separators; the hint, last, may itself contain '|'.
-    for (int field = 0; field < 5; ++field) {
-      const auto bar = line.find('|', start);
-      if (bar == std::string::npos) break;
-      fields.push_back(trim(std::string_view(line).substr(start, bar - start)));
-      start = bar + 1;
-    }
-    fields.push_back(trim(std::string_view(line).substr(start)));
-    if (fields.size() != 6 ||
-        std::any_of(fields.begin(), fields.end(), [](const auto& f) { return f.empty(); }))
-      throw LearnError(where + "expected 6 fields: id | chapter | title | file | tag | hint");
-    Exercise exercise{fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], number};
-    if (!std::all_of(exercise.id.begin(), exercise.id.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-        }))
-      throw LearnError(where + "id '" + exercise.id + "' must be lower_snake_case");
-    if (!ids.insert(exercise.id).second)
-      throw LearnError(where + "id '" + exercise.id + "' appears twice");
-    exercises.push_back(std::move(exercise));
-  }
-  return exercises;
-}
-
-// ---------------------------------------------------------------------------------------
 // Catch2's XML report
 
 namespace {
 
-// Just enough XML for Catch2's reporter: elements, attributes, text, entities.
-struct XmlNode {
-  std::string name;
-  std::vector<std::pair<std::string, std::string>> attributes;
-  std::string text;
-  std::vector<XmlNode> children;
-
-  std::string attribute(std::string_view key) const {
-    for (const auto& [name_, value] : attributes)
-      if (name_ == key) return value;
-    return {};
-  }
-  const XmlNode* child(std::string_view child_name) const {
-    for (const auto& node : children)
-      if (node.name == child_name) return &node;
-    return nullptr;
-  }
-};
-
-std::string decode_entities(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '&') {
-      out += text[i];
-      continue;
-    }
-    const auto semicolon = text.find(';', i);
-    if (semicolon == std::string_view::npos || semicolon - i > 10) {
-      out += text[i];
-      continue;
-    }
-    const auto entity = text.substr(i + 1, semicolon - i - 1);
-    if (entity == "lt")
-      out += '<';
-    else if (entity == "gt")
-      out += '>';
-    else if (entity == "amp")
-      out += '&';
-    else if (entity == "quot")
-      out += '"';
-    else if (entity == "apos")
-      out += '\'';
-    else if (!entity.empty() && entity[0] == '#') {
-      unsigned code = 0;
-      const bool hex = entity.size() > 1 && (entity[1] == 'x' || entity[1] == 'X');
-      const auto digits = entity.substr(hex ? 2 : 1);
-      std::from_chars(digits.data(), digits.data() + digits.size(), code, hex ? 16 : 10);
-      if (code < 0x80) {
-        out += static_cast<char>(code);
-      } else if (code < 0x800) {  // UTF-8
-        out += static_cast<char>(0xC0 | (code >> 6));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-      } else {
-        out += static_cast<char>(0xE0 | ((code >> 12) & 0x0F));
-        out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code & 0x3F));
-      }
-    } else {
-      out += text.substr(i, semicolon - i + 1);
-    }
-    i = semicolon;
-  }
-  return out;
+std::string attribute(const pugi::xml_node& node, const char* name) {
+  return node.attribute(name).as_string();
 }
 
-// Parses `xml` into `document`; returns false when it ends early or does not nest (a test
-// that crashed mid-report). What was read so far stays in `document`.
-bool parse_xml(std::string_view xml, XmlNode& document) {
-  std::vector<XmlNode*> open{&document};
-  std::size_t pos = 0;
-  const auto n = xml.size();
-  while (pos < n) {
-    const auto lt = xml.find('<', pos);
-    open.back()->text +=
-        decode_entities(xml.substr(pos, lt == std::string_view::npos ? n - pos : lt - pos));
-    if (lt == std::string_view::npos) break;
-    const auto rest = xml.substr(lt);
-    auto skip_to = [&](std::string_view end) {
-      const auto found = xml.find(end, lt);
-      if (found == std::string_view::npos) return false;
-      pos = found + end.size();
-      return true;
-    };
-    if (starts_with(rest, "<?")) {
-      if (!skip_to("?>")) return false;
-    } else if (starts_with(rest, "<!--")) {
-      if (!skip_to("-->")) return false;
-    } else if (starts_with(rest, "<![CDATA[")) {
-      const auto end = xml.find("]]>", lt);
-      if (end == std::string_view::npos) return false;
-      open.back()->text += xml.substr(lt + 9, end - lt - 9);
-      pos = end + 3;
-    } else if (starts_with(rest, "<!")) {
-      if (!skip_to(">")) return false;
-    } else if (starts_with(rest, "</")) {
-      const auto gt = xml.find('>', lt);
-      if (gt == std::string_view::npos) return false;
-      const auto name = trim(xml.substr(lt + 2, gt - lt - 2));
-      if (open.size() < 2 || open.back()->name != name) return false;
-      open.pop_back();
-      pos = gt + 1;
-    } else {
-      XmlNode node;
-      std::size_t i = lt + 1;
-      while (i < n && !std::isspace(static_cast<unsigned char>(xml[i])) && xml[i] != '>' &&
-             xml[i] != '/')
-        node.name += xml[i++];
-      bool self_closing = false;
-      while (true) {
-        while (i < n && std::isspace(static_cast<unsigned char>(xml[i]))) ++i;
-        if (i >= n) return false;
-        if (xml[i] == '>') {
-          ++i;
-          break;
-        }
-        if (xml[i] == '/') {
-          self_closing = true;
-          ++i;
-          continue;
-        }
-        const auto equals = xml.find('=', i);
-        if (equals == std::string_view::npos || equals + 1 >= n) return false;
-        const auto key = trim(xml.substr(i, equals - i));
-        const char quote = xml[equals + 1];
-        if (quote != '"' && quote != '\'') return false;
-        const auto close = xml.find(quote, equals + 2);
-        if (close == std::string_view::npos) return false;
-        node.attributes.emplace_back(key,
-                                     decode_entities(xml.substr(equals + 2, close - equals - 2)));
-        i = close + 1;
-      }
-      open.back()->children.push_back(std::move(node));
-      // The parent's children vector may grow, but only ancestors are kept in `open`,
-      // and their own vectors do not change until they are closed.
-      if (!self_closing) open.push_back(&open.back()->children.back());
-      pos = i;
-    }
-  }
-  return open.size() == 1;
+std::string child_text(const pugi::xml_node& node, const char* name) {
+  return trim(node.child(name).text().as_string());
 }
 
 struct Walk {
@@ -241,67 +66,77 @@ struct Walk {
   std::vector<std::string> sections;
   std::vector<std::string> messages;
 
-  Failure start_failure(const XmlNode& node) const {
+  Failure start_failure(const pugi::xml_node& node) const {
     Failure failure;
     failure.test_case = test_case;
     failure.sections = sections;
-    failure.file = node.attribute("filename");
-    failure.line = to_int(node.attribute("line"));
+    failure.file = attribute(node, "filename");
+    failure.line = to_int(attribute(node, "line"));
     failure.messages = messages;
     return failure;
   }
 
-  void visit(const XmlNode& node) {
-    for (const auto& child : node.children) {
-      if (child.name == "TestCase") {
-        test_case = child.attribute("name");
+  void visit(const pugi::xml_node& node) {
+    for (const auto& child : node.children()) {
+      const std::string_view name = child.name();
+      if (name == "TestCase") {
+        test_case = attribute(child, "name");
+        report.cases_run.push_back(test_case);
         sections.clear();
         messages.clear();
+        const bool ended = !child.child("OverallResult").empty();
         visit(child);
-      } else if (child.name == "Section") {
-        sections.push_back(child.attribute("name"));
+        if (!ended) {  // cut short inside it: it ran, and did not pass
+          ++report.cases;
+          ++report.cases_failed;
+        }
+      } else if (name == "Section") {
+        sections.push_back(attribute(child, "name"));
         visit(child);
         sections.pop_back();
-      } else if (child.name == "Info" || child.name == "Warning") {
-        messages.push_back(trim(child.text));
-      } else if (child.name == "Expression") {
-        if (child.attribute("success") == "false" && !report.first_failure) {
+      } else if (name == "Info" || name == "Warning") {
+        messages.push_back(trim(child.text().as_string()));
+      } else if (name == "Expression") {
+        if (attribute(child, "success") == "false" && !report.first_failure) {
           Failure failure = start_failure(child);
-          failure.macro = child.attribute("type");
-          if (const auto* original = child.child("Original"))
-            failure.original = trim(original->text);
-          if (const auto* expanded = child.child("Expanded"))
-            failure.expanded = trim(expanded->text);
-          if (const auto* exception = child.child("Exception"))
-            failure.exception = trim(exception->text);
-          if (const auto* fatal = child.child("FatalErrorCondition"))
-            failure.fatal = trim(fatal->text);
-          if (const auto* explicit_failure = child.child("Failure"))
-            failure.explicit_failure = trim(explicit_failure->text);
+          failure.macro = attribute(child, "type");
+          failure.original = child_text(child, "Original");
+          failure.expanded = child_text(child, "Expanded");
+          if (child.child("Exception")) failure.exception = child_text(child, "Exception");
+          if (child.child("FatalErrorCondition"))
+            failure.fatal = child_text(child, "FatalErrorCondition");
+          if (child.child("Failure")) failure.explicit_failure = child_text(child, "Failure");
           report.first_failure = std::move(failure);
         }
+        if (child.child("FatalErrorCondition") && !report.crash) {
+          report.crashed_in = test_case;
+          report.crash = child_text(child, "FatalErrorCondition");
+        }
         messages.clear();
-      } else if (child.name == "Exception" || child.name == "FatalErrorCondition" ||
-                 child.name == "Failure") {
+      } else if (name == "Exception" || name == "FatalErrorCondition" || name == "Failure") {
         // Outside any check: thrown by the test's own code, a crash, or FAIL().
+        const auto text = trim(child.text().as_string());
+        if (name == "FatalErrorCondition" && !report.crash) {
+          report.crashed_in = test_case;
+          report.crash = text;
+        }
         if (!report.first_failure) {
           Failure failure = start_failure(child);
-          const auto text = trim(child.text);
-          if (child.name == "Exception")
+          if (name == "Exception")
             failure.exception = text;
-          else if (child.name == "FatalErrorCondition")
+          else if (name == "FatalErrorCondition")
             failure.fatal = text;
           else
             failure.explicit_failure = text;
           report.first_failure = std::move(failure);
         }
         messages.clear();
-      } else if (child.name == "OverallResult") {
+      } else if (name == "OverallResult") {
         ++report.cases;
-        if (child.attribute("success") == "false") ++report.cases_failed;
-      } else if (child.name == "OverallResults") {
+        if (attribute(child, "success") == "false") ++report.cases_failed;
+      } else if (name == "OverallResults") {
         // Sections and groups have their own; the run's comes last in the document.
-        report.checks_failed = to_int(child.attribute("failures"));
+        report.checks_failed = to_int(attribute(child, "failures"));
       } else {
         visit(child);
       }
@@ -312,12 +147,65 @@ struct Walk {
 }  // namespace
 
 TestReport read_catch_xml(std::string_view xml) {
-  XmlNode document;
-  const bool complete = parse_xml(xml, document);
+  pugi::xml_document document;
+  const auto result = document.load_buffer(xml.data(), xml.size(), pugi::parse_default);
   Walk walk;
-  walk.visit(document);
-  walk.report.parsed = complete && !document.children.empty();
+  walk.visit(document);  // what was read, even when the report was cut short
+  const auto root = document.document_element();
+  walk.report.parsed = result && !root.empty() &&
+                       (std::string_view(root.name()) == "Catch" ||
+                        std::string_view(root.name()) == "Catch2TestRun");
   return walk.report;
+}
+
+std::vector<std::string> read_test_list(std::string_view output) {
+  std::vector<std::string> names;
+  for (const auto& line : split_lines(output))
+    if (!trim(line).empty()) names.push_back(trim(line));
+  return names;
+}
+
+std::optional<Assertion> find_assertion(std::string_view output) {
+  constexpr std::string_view kPrefix = "qkv-assert: ";
+  for (const auto& line : split_lines(output)) {
+    const auto at = line.find(kPrefix);
+    if (at == std::string::npos) continue;
+    const std::string_view rest = std::string_view(line).substr(at + kPrefix.size());
+    // FILE:LINE: what, where FILE may itself hold a ':' (not before a run of digits and ": ").
+    for (std::size_t colon = rest.find(':'); colon != std::string_view::npos;
+         colon = rest.find(':', colon + 1)) {
+      const auto digits_end = rest.find_first_not_of("0123456789", colon + 1);
+      if (digits_end == colon + 1 || digits_end == std::string_view::npos ||
+          rest[digits_end] != ':')
+        continue;
+      Assertion assertion;
+      assertion.file = std::string(rest.substr(0, colon));
+      assertion.line = to_int(rest.substr(colon + 1, digits_end - colon - 1));
+      assertion.what = trim(rest.substr(digits_end + 1));
+      return assertion;
+    }
+    return Assertion{trim(rest), 0, ""};
+  }
+  return std::nullopt;
+}
+
+std::string describe_signal(int signal) {
+  switch (signal) {
+    case SIGSEGV:
+      return "SIGSEGV (invalid memory access)";
+    case SIGABRT:
+      return "SIGABRT (aborted: a failed assertion, or the heap found corrupted)";
+    case SIGFPE:
+      return "SIGFPE (arithmetic error: an integer division by zero?)";
+    case SIGBUS:
+      return "SIGBUS (misaligned or invalid memory access)";
+    case SIGILL:
+      return "SIGILL (illegal instruction)";
+    case SIGKILL:
+      return "SIGKILL (killed: out of memory, or from outside)";
+    default:
+      return "signal " + std::to_string(signal);
+  }
 }
 
 bool is_not_done(const Failure& failure) {

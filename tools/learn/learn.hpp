@@ -1,7 +1,7 @@
 #pragma once
-// The parts of qkv-learn that do not run anything: reading the manifest, reading a Catch2
-// XML report, and cutting a compiler's output down to its first error. Kept apart from
-// main.cpp so that test_learn.cpp can check them on canned text, without building anything.
+// The parts of qkv-learn that do not run anything: reading a Catch2 XML report (with
+// pugixml), an assertion's line, and cutting a compiler's output down to its first error.
+// Kept apart from the commands so that test_learn.cpp can check them on canned text.
 
 #include <filesystem>
 #include <functional>
@@ -19,22 +19,6 @@ class LearnError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// One line of exercises/manifest: `id | chapter | title | file | tag | hint`.
-struct Exercise {
-  std::string id;
-  std::string chapter;  ///< folder name, e.g. 01_dot_product_relevance
-  std::string title;
-  std::string file;  ///< the file to edit, inside exercises/<chapter>/
-  std::string tag;   ///< the Catch2 tag of its test cases, without brackets
-  std::string hint;
-  int line = 0;  ///< line number in the manifest
-};
-
-/// Reads the manifest as exercises/CMakeLists.txt does: blank lines and lines starting
-/// with '#' are skipped; the hint is everything after the fifth '|'. Throws LearnError
-/// naming the file and line of a malformed entry or a duplicate id.
-std::vector<Exercise> read_manifest(const std::filesystem::path& manifest);
-
 /// The first failing expectation of a Catch2 run, as its XML reporter describes it.
 struct Failure {
   std::string test_case;
@@ -50,17 +34,37 @@ struct Failure {
   std::vector<std::string> messages;            ///< INFO / CAPTURE / WARN before it
 };
 
-/// What a Catch2 run reports: counts and the first failure.
+/// What a Catch2 run reports: counts, the first failure, and a crash.
 struct TestReport {
   bool parsed = false;  ///< false: the output was not a complete Catch2 XML report
-  int cases = 0;
+  int cases = 0;        ///< test cases that ran (and ended, or crashed)
   int cases_failed = 0;
   int checks_failed = 0;
   std::optional<Failure> first_failure;
+  std::vector<std::string> cases_run;     ///< the names of the test cases that ran, in order
+  std::optional<std::string> crashed_in;  ///< the test case running when a signal came
+  std::optional<std::string> crash;       ///< what Catch said of it ("SIGSEGV - ...")
 };
 
-/// Reads the output of a Catch2 (v2 or v3) test executable run with `-r xml`.
+/// Reads the report of a Catch2 (v2 or v3) test executable run with `-r xml`. A report cut
+/// short (the program died mid-way) gives what was read, with `parsed` false.
 TestReport read_catch_xml(std::string_view xml);
+
+/// The test case names a Catch2 program lists (`--list-test-names-only` in v2, `--list-tests
+/// --verbosity quiet` in v3): one per line.
+std::vector<std::string> read_test_list(std::string_view output);
+
+/// Contract D: an exercise test that trips a bounds check writes one line
+/// `qkv-assert: FILE:LINE: what was checked` to stderr, then aborts.
+struct Assertion {
+  std::string file;  ///< repository-relative
+  int line = 0;
+  std::string what;
+};
+std::optional<Assertion> find_assertion(std::string_view output);
+
+/// A signal's name and meaning, e.g. "SIGSEGV (invalid memory access)".
+std::string describe_signal(int signal);
 
 /// The first failure in plain words, one string per line: where it is, the check as
 /// written, then "expected" and "got" (or what was thrown). `display` turns a path as

@@ -1,8 +1,7 @@
-// Checks qkv-learn: the text it reads (manifest, Catch2 reports, compiler output) on canned
-// examples; the commands against the real manifest (read only); and the whole loop (status,
-// check, reset, solution, watch) against tests/fixture, a three-exercise stand-in for the
-// repository that the tests copy into the build folder and build there. Nothing here
-// writes to the repository's exercises/.
+// Checks qkv-learn: the text it reads (manifest.json, Catch2 reports, compiler output) on
+// canned examples; and the whole loop (status, check, hint, reset, solution, watch) against
+// tests/fixture, a three-exercise stand-in for the repository that the tests copy into the
+// build folder and build there. Nothing here writes to the repository's exercises/.
 
 #include <algorithm>
 #include <csignal>
@@ -15,8 +14,10 @@
 #include <vector>
 
 #include "learn.hpp"
+#include "manifest.hpp"
 #include "qkv/catch.hpp"
 #include "qkv/subprocess.hpp"
+#include "verdict.hpp"
 
 namespace fs = std::filesystem;
 using namespace qkv::learn;
@@ -54,7 +55,9 @@ std::string squeeze(const std::string& text) {
 /// it started.
 class Child {
  public:
-  explicit Child(const std::vector<std::string>& args) : child_(args, options()) {}
+  explicit Child(const std::vector<std::string>& args,
+                 const std::vector<std::pair<std::string, std::string>>& env = {})
+      : child_(args, options(env)) {}
 
   void send(const std::string& text) { child_.send(text); }
   void close_input() { child_.close_input(); }
@@ -78,9 +81,11 @@ class Child {
   const std::string& output() const { return finished_ ? output_ : child_.out(); }
 
  private:
-  static qkv::subprocess::Options options() {
+  static qkv::subprocess::Options options(
+      const std::vector<std::pair<std::string, std::string>>& env) {
     qkv::subprocess::Options options;
     options.env = {"NO_COLOR=1"};
+    for (const auto& [name, value] : env) options.env.push_back(name + "=" + value);
     options.capture = qkv::subprocess::Capture::merged;
     options.timeout_seconds = 3600;
     return options;
@@ -175,7 +180,7 @@ Fixture fresh_fixture() {
       REQUIRE(git(f.root, {"commit", "-q", "-m", "the fixture's stubs"}).code == 0);
     }
   }
-  if (!fs::exists(f.build / "CMakeCache.txt")) {
+  if (!fs::exists(f.build / "CMakeCache.txt") || !fs::exists(f.build / "manifest.json")) {
     const auto configure =
         run({QKV_CMAKE_COMMAND, "-S", f.root.string(), "-B", f.build.string(), "-G",
              QKV_CMAKE_GENERATOR, "-DCMAKE_MAKE_PROGRAM=" + std::string(QKV_CMAKE_MAKE_PROGRAM),
@@ -188,16 +193,22 @@ Fixture fresh_fixture() {
   return f;
 }
 
-/// A copy of the fixture's sources alone, without a build, in a fresh temporary folder.
-fs::path bare_copy(const std::string& name) {
+/// A copy of the fixture's sources, in a fresh temporary folder: without a build, or with
+/// only the fixture's build/dev/manifest.json (enough for the commands that build nothing).
+fs::path bare_copy(const std::string& name, bool with_manifest = false) {
   const auto dir = fs::path(QKV_LEARN_FIXTURE).parent_path() / name;
   fs::remove_all(dir);
   mirror(QKV_LEARN_FIXTURE_SOURCE, dir);
+  if (with_manifest) {
+    const auto json = fresh_fixture().build / "manifest.json";
+    write_file(dir / "build" / "dev" / "manifest.json", slurp(json));
+  }
   return dir;
 }
 
-const std::vector<Exercise>& real_exercises() {
-  static const auto exercises = read_manifest(fs::path(QKV_SOURCE_DIR) / "exercises" / "manifest");
+/// The fixture's exercises, as qkv-learn reads them.
+const std::vector<Exercise>& fixture_exercises() {
+  static const auto exercises = read_manifest_json(fresh_fixture().build / "manifest.json");
   return exercises;
 }
 
@@ -214,42 +225,87 @@ std::string shown(const fs::path& path) {
 // ---------------------------------------------------------------------------------------
 // The manifest
 
-TEST_CASE("the manifest lists exercises whose files exist", "[learn]") {
-  const auto& exercises = real_exercises();
+#ifdef QKV_MANIFEST_JSON
+TEST_CASE("the build's manifest.json lists exercises whose files exist", "[learn]") {
+  const auto exercises = read_manifest_json(QKV_MANIFEST_JSON);
   REQUIRE(!exercises.empty());
   const fs::path root = QKV_SOURCE_DIR;
   for (const auto& e : exercises) {
     INFO(e.id);
-    CHECK(fs::exists(root / "exercises" / e.chapter / e.file));
-    CHECK(fs::exists(root / "exercises" / e.chapter / ("test_" + e.id + ".cpp")));
-    CHECK(fs::exists(root / "solutions" / e.chapter / e.file));
-    CHECK(!e.hint.empty());
+    CHECK(fs::exists(root / e.file));
+    CHECK(fs::exists(root / e.test));
+    CHECK(fs::exists(root / e.solution));
+    CHECK(e.hints.size() >= 2);
   }
 }
+#endif
 
-TEST_CASE("read_manifest reads fields, skips comments, and names the bad line", "[learn]") {
+TEST_CASE("read_manifest_json reads contract A's fields and names what is wrong", "[learn]") {
   const auto dir = fs::path(QKV_LEARN_FIXTURE).parent_path() / "manifests";
-  write_file(dir / "good",
-             "# comment\n\n a | 01_x | Title one | a.cpp | a | Use x | y, literally.\r\n"
-             "b|02_y|Two|b.cpp|b|Hint\n");
-  const auto exercises = read_manifest(dir / "good");
-  REQUIRE(exercises.size() == 2);
+  const std::string entry =
+      R"({"id": "a", "chapter": "01_x", "title": "Title one", "file": "exercises/01_x/a.cpp",
+          "header": null, "test": "exercises/01_x/test_a.cpp", "solution": "solutions/01_x/a.cpp",
+          "tag": "a", "target": "exercise_a", "executable": "exercises/exercise_a",
+          "hints": ["the idea", "the code | with a bar"]})";
+  write_file(dir / "good.json", R"({"exercises": [)" + entry + "]}");
+  const auto exercises = read_manifest_json(dir / "good.json");
+  REQUIRE(exercises.size() == 1);
   CHECK(exercises[0].id == "a");
   CHECK(exercises[0].chapter == "01_x");
   CHECK(exercises[0].title == "Title one");
-  CHECK(exercises[0].file == "a.cpp");
-  CHECK(exercises[0].tag == "a");
-  CHECK(exercises[0].hint == "Use x | y, literally.");
-  CHECK(exercises[0].line == 3);
-  CHECK(exercises[1].hint == "Hint");
+  CHECK(exercises[0].file == "exercises/01_x/a.cpp");
+  CHECK(exercises[0].header.empty());
+  CHECK(exercises[0].executable == "exercises/exercise_a");
+  CHECK(exercises[0].hints == std::vector<std::string>{"the idea", "the code | with a bar"});
 
-  write_file(dir / "short", "a | 01_x | Title | a.cpp | a\n");
-  CHECK_THROWS_WITH(read_manifest(dir / "short"), contains("short:1: expected 6 fields"));
-  write_file(dir / "twice", "a|c|t|f|a|h\na|c|t|f|a|h\n");
-  CHECK_THROWS_WITH(read_manifest(dir / "twice"), contains("twice:2: id 'a' appears twice"));
-  write_file(dir / "case", "TopK|c|t|f|a|h\n");
-  CHECK_THROWS_WITH(read_manifest(dir / "case"), contains("lower_snake_case"));
-  CHECK_THROWS_AS(read_manifest(dir / "missing"), LearnError);
+  write_file(dir / "twice.json", R"({"exercises": [)" + entry + "," + entry + "]}");
+  CHECK_THROWS_WITH(read_manifest_json(dir / "twice.json"), contains("the id appears twice"));
+  auto one_hint = entry;
+  one_hint.replace(one_hint.find(", \"the code"), std::string(", \"the code | with a bar\"").size(),
+                   "");
+  write_file(dir / "one_hint.json", R"({"exercises": [)" + one_hint + "]}");
+  CHECK_THROWS_WITH(read_manifest_json(dir / "one_hint.json"), contains("at least 2 levels"));
+  auto no_title = entry;
+  no_title.replace(no_title.find("\"title\""), 7, "\"titel\"");
+  write_file(dir / "no_title.json", R"({"exercises": [)" + no_title + "]}");
+  CHECK_THROWS_WITH(read_manifest_json(dir / "no_title.json"),
+                    contains("exercise 1 (a): no \"title\""));
+  write_file(dir / "broken.json", R"({"exercises": [)");
+  CHECK_THROWS_WITH(read_manifest_json(dir / "broken.json"), contains("is not valid JSON"));
+  CHECK_THROWS_AS(read_manifest_json(dir / "missing.json"), LearnError);
+}
+
+TEST_CASE("a mistyped id finds the close ones; a path finds its exercise", "[learn]") {
+  CHECK(edit_distance("top_k", "top_k") == 0);
+  CHECK(edit_distance("topk", "top_k") == 1);
+  CHECK(edit_distance("top_kk", "top_k") == 1);
+  CHECK(edit_distance("tpo_k", "top_k") == 2);
+  CHECK(edit_distance("", "abc") == 3);
+  const auto& exercises = fixture_exercises();
+  CHECK(similar_ids(exercises, "topp_two") == std::vector<std::string>{"top_two"});
+  CHECK(similar_ids(exercises, "add_onw") == std::vector<std::string>{"add_one"});
+  CHECK(similar_ids(exercises, "softmax").empty());
+  const fs::path root = QKV_LEARN_FIXTURE;
+  const auto find = [&](const std::string& word, const fs::path& cwd) {
+    const auto index = resolve_exercise(exercises, word, root, cwd);
+    return index ? exercises[*index].id : std::string("(none)");
+  };
+  CHECK(find("top_two", root) == "top_two");
+  CHECK(find("exercises/01_first/top_two.cpp", root) == "top_two");
+  CHECK(find("./exercises/01_first/../01_first/top_two.hpp", root) == "top_two");
+  CHECK(find("test_top_two.cpp", root / "exercises" / "01_first") == "top_two");
+  CHECK(find((root / "exercises/02_second/safe_ratio.cpp").string(), "/") == "safe_ratio");
+  CHECK(find("safe_ratio.cpp", root) == "safe_ratio");
+  CHECK(find("exercises/01_first/nothing.cpp", root) == "(none)");
+  CHECK(find("top", root) == "(none)");
+}
+
+TEST_CASE("progress says both facts in the same words", "[learn]") {
+  std::vector<Verdict> verdicts(5);
+  for (const int i : {0, 1, 3}) verdicts[static_cast<std::size_t>(i)].outcome = Outcome::passed;
+  CHECK(progress_summary(verdicts) == "the first 2 in order pass; 3 of 5 done");
+  verdicts[0].outcome = Outcome::failed;
+  CHECK(progress_summary(verdicts) == "the first 0 in order pass; 2 of 5 done");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -378,6 +434,48 @@ TEST_CASE("read_catch_xml reads a v3 report: the first failure, its section and 
   CHECK_THAT(text, contains("expected: { 1, 2 }\n"));
   CHECK_THAT(text, contains("got:      { 2, 1 }\n"));
   CHECK_THAT(text, contains("with: trial := 3"));
+}
+
+TEST_CASE("read_catch_xml finds the test case a crash happened in, after a failed one", "[learn]") {
+  // As Catch2 v2.13 writes it when the second of four test cases aborts.
+  const auto report = read_catch_xml(R"(<?xml version="1.0" encoding="UTF-8"?>
+<Catch name="t" filters="[x]">
+  <Group name="t">
+    <TestCase name="one" tags="[x]" filename="t.cpp" line="5">
+      <Expression success="false" type="CHECK" filename="t.cpp" line="5">
+        <Original>1 == 2</Original><Expanded>1 == 2</Expanded>
+      </Expression>
+      <OverallResult success="false"/>
+    </TestCase>
+    <TestCase name="two" tags="[x]" filename="t.cpp" line="6">
+      <FatalErrorCondition filename="t.cpp" line="6">
+        SIGABRT - Abort (abnormal termination) signal
+      </FatalErrorCondition>
+      <OverallResult success="false"/>
+    </TestCase>
+    <OverallResults successes="0" failures="2" expectedFailures="0"/>
+  </Group>
+  <OverallResults successes="0" failures="2" expectedFailures="0"/>
+</Catch>)");
+  CHECK(report.parsed);
+  CHECK(report.cases_run == std::vector<std::string>{"one", "two"});
+  REQUIRE(report.crashed_in);
+  CHECK(*report.crashed_in == "two");
+  CHECK(report.crash.value_or("") == "SIGABRT - Abort (abnormal termination) signal");
+  REQUIRE(report.first_failure);
+  CHECK(report.first_failure->test_case == "one");
+  CHECK(read_test_list("one\ntwo\n\nthree\n") == std::vector<std::string>{"one", "two", "three"});
+}
+
+TEST_CASE("find_assertion reads contract D's line among other output", "[learn]") {
+  const auto found = find_assertion(
+      "some output\nqkv-assert: exercises/04_masking/packed_causal_mask.cpp:17: "
+      "index >= 0 && index < size()\nAborted\n");
+  REQUIRE(found);
+  CHECK(found->file == "exercises/04_masking/packed_causal_mask.cpp");
+  CHECK(found->line == 17);
+  CHECK(found->what == "index >= 0 && index < size()");
+  CHECK(!find_assertion("Aborted (core dumped)\n"));
 }
 
 TEST_CASE("read_catch_xml reports a run cut short as not parsed, with what it read", "[learn]") {
@@ -544,27 +642,80 @@ TEST_CASE("failed build steps are told apart by exercise", "[learn]") {
 }
 
 // ---------------------------------------------------------------------------------------
-// The commands, against the real manifest (nothing is built or written)
+// The commands that need no test run, against the fixture's manifest.json
 
-TEST_CASE("hint prints the hint of every exercise in the manifest", "[learn]") {
-  for (const auto& e : real_exercises()) {
-    const auto result = learn({"--root", QKV_SOURCE_DIR, "hint", e.id});
+TEST_CASE("hint gives one level at a time, the code-level one last", "[learn]") {
+  const auto f = fresh_fixture();
+  for (const auto& e : fixture_exercises()) {
     INFO(e.id);
-    CHECK(result.code == 0);
-    CHECK_THAT(squeeze(result.out), contains(squeeze(e.hint)));
-    CHECK_THAT(result.out, contains(e.chapter + "/" + e.file));
+    const auto first = learn({"--root", f.root.string(), "hint", e.id});
+    CHECK(first.code == 0);
+    CHECK_THAT(squeeze(first.out), contains("hint 1 of " + std::to_string(e.hints.size()) + ": " +
+                                            squeeze(e.hints[0])));
+    CHECK_THAT(squeeze(first.out), !contains(squeeze(e.hints[1])));
+    CHECK_THAT(first.out, contains(e.file));
+    CHECK_THAT(first.out, contains("hint " + e.id + " --level 2"));
+    const auto more = learn({"--root", f.root.string(), "hint", e.id, "--more"});
+    CHECK_THAT(squeeze(more.out), contains("hint 2 of " + std::to_string(e.hints.size()) + ": " +
+                                           squeeze(e.hints[1])));
+    CHECK_THAT(squeeze(more.out), contains(squeeze(e.hints[0])));
+  }
+  const auto twice = learn({"--root", f.root.string(), "hint", "top_two", "--more", "--more"});
+  CHECK_THAT(squeeze(twice.out), contains("hint 3 of 3: std::sort(values.begin()"));
+  CHECK_THAT(twice.out, contains("that was the last hint"));
+  const auto level = learn({"--root", f.root.string(), "hint", "top_two", "--level", "2"});
+  CHECK_THAT(squeeze(level.out), contains("hint 2 of 3"));
+  CHECK_THAT(squeeze(level.out), !contains("hint 3 of 3"));
+  const auto past = learn({"--root", f.root.string(), "hint", "add_one", "--level", "9"});
+  CHECK(past.code == 0);
+  CHECK_THAT(squeeze(past.out), contains("hint 2 of 2"));
+}
+
+TEST_CASE("an unknown exercise id says which ones are close, or lists them all", "[learn]") {
+  const auto f = fresh_fixture();
+  for (const std::string command : {"hint", "check", "reset", "solution", "watch"}) {
+    INFO(command);
+    const auto typo = learn({"--root", f.root.string(), command, "top_tow"});
+    CHECK(typo.code == 2);
+    CHECK_THAT(typo.out, contains("there is no exercise 'top_tow'. Did you mean top_two?"));
+    const auto far = learn({"--root", f.root.string(), command, "no_such_exercise"});
+    CHECK(far.code == 2);
+    CHECK_THAT(far.out, contains("there is no exercise 'no_such_exercise'. The exercises are:"));
+    for (const auto& e : fixture_exercises()) CHECK_THAT(squeeze(far.out), contains(e.id));
   }
 }
 
-TEST_CASE("an unknown exercise id lists the valid ids and exits 2", "[learn]") {
-  for (const std::string command : {"hint", "check", "reset", "solution", "watch"}) {
-    const auto result =
-        learn({"--root", QKV_SOURCE_DIR, "--build", "/nonexistent", command, "no_such_exercise"});
-    INFO(command);
-    CHECK(result.code == 2);
-    CHECK_THAT(result.out, contains("there is no exercise 'no_such_exercise'"));
-    for (const auto& e : real_exercises()) CHECK_THAT(squeeze(result.out), contains(e.id));
+TEST_CASE("a path to an exercise's file works as its id", "[learn]") {
+  const auto f = fresh_fixture();
+  const auto result =
+      learn({"--root", f.root.string(), "hint", f.file("01_first/top_two.cpp").string()});
+  CHECK(result.code == 0);
+  CHECK_THAT(result.out, contains("Hints for top_two"));
+  // Relative to the current folder, as a shell's completion writes it.
+  const auto relative = fs::relative(f.root, fs::current_path()) / "exercises/01_first/../01_first";
+  const auto check =
+      learn({"--root", f.root.string(), "check", (relative / "add_one.cpp").string()});
+  CHECK_THAT(check.out, contains("add_one is not done yet"));
+}
+
+TEST_CASE("a missing manifest.json names the one command to run", "[learn]") {
+  const auto result = learn({"--root", QKV_SOURCE_DIR, "--build", "/nonexistent", "list"});
+  CHECK(result.code == 1);
+  CHECK_THAT(result.out, contains("There is no build in /nonexistent yet (no manifest.json)"));
+  CHECK_THAT(result.out, contains("cmake --preset dev -B /nonexistent"));
+}
+
+TEST_CASE("reset's backups are ignored by git", "[learn]") {
+  if (!have_git()) return;
+  // A .bak as reset names it, and the temporary file it writes before the rename.
+  for (const std::string path : {"exercises/01_dot_product_relevance/top_k.cpp.20261201-101010.bak",
+                                 "exercises/01_dot_product_relevance/top_k.cpp.qkv-learn-new"}) {
+    INFO(path);
+    CHECK(git(QKV_SOURCE_DIR, {"check-ignore", "-q", "--no-index", path}).code == 0);
   }
+  CHECK(git(QKV_SOURCE_DIR,
+            {"check-ignore", "-q", "--no-index", "exercises/01_dot_product_relevance/top_k.cpp"})
+            .code == 1);
 }
 
 TEST_CASE("bad flags print one error line and the usage, and exit 2", "[learn]") {
@@ -586,7 +737,7 @@ TEST_CASE("bad flags print one error line and the usage, and exit 2", "[learn]")
 
 TEST_CASE("every subcommand has --help", "[learn]") {
   for (const std::string command :
-       {"", "status", "check", "hint", "watch", "reset", "solution", "list"}) {
+       {"", "status", "check", "hint", "watch", "reset", "solution", "list", "quiz"}) {
     std::vector<std::string> args{"--root", QKV_SOURCE_DIR};
     if (!command.empty()) args.push_back(command);
     args.push_back("--help");
@@ -599,10 +750,11 @@ TEST_CASE("every subcommand has --help", "[learn]") {
 }
 
 TEST_CASE("list shows every exercise in manifest order", "[learn]") {
-  const auto result = learn({"--root", QKV_SOURCE_DIR, "list"});
+  const auto f = fresh_fixture();
+  const auto result = learn({"--root", f.root.string(), "list"});
   CHECK(result.code == 0);
   std::size_t at = 0;
-  for (const auto& e : real_exercises()) {
+  for (const auto& e : fixture_exercises()) {
     const auto found = result.out.find(" " + e.id + " ", at);
     INFO(e.id);
     CHECK(found != std::string::npos);
@@ -617,7 +769,7 @@ TEST_CASE("status on a fresh tree: 0 of N done, and the first exercise is next",
   const auto f = fresh_fixture();
   const auto result = learn({"--root", f.root.string(), "status"});
   CHECK(result.code == 0);
-  CHECK_THAT(result.out, contains("0 of 3 exercises done"));
+  CHECK_THAT(result.out, contains("the first 0 in order pass; 0 of 3 done"));
   CHECK_THAT(result.out, contains("[next] add_one"));
   CHECK_THAT(result.out, contains("[todo] top_two"));
   CHECK_THAT(result.out, contains("[todo] safe_ratio"));
@@ -635,7 +787,7 @@ TEST_CASE("status after copying one solution: 1 of N done, and it names the next
                 fs::copy_options::overwrite_existing);
   const auto result = learn({"--root", f.root.string(), "status"});
   CHECK(result.code == 0);
-  CHECK_THAT(result.out, contains("1 of 3 exercises done"));
+  CHECK_THAT(result.out, contains("the first 1 in order pass; 1 of 3 done"));
   CHECK_THAT(result.out, contains("[done] add_one"));
   CHECK_THAT(result.out, contains("[next] top_two"));
   CHECK_THAT(result.out, contains("Next: top_two (The two largest values, largest first)"));
@@ -649,7 +801,9 @@ TEST_CASE("check of a stub says it is not done, which file to edit, and the hint
   CHECK_THAT(result.out, contains("top_two is not done yet."));
   CHECK_THAT(result.out,
              contains("Open " + shown(f.file("01_first/top_two.cpp")) + ", read its TODO"));
-  CHECK_THAT(squeeze(result.out), contains("hint: Sort a copy in descending order"));
+  CHECK_THAT(squeeze(result.out),
+             contains("hint 1 of 3: Order the values from the largest down, then keep two."));
+  CHECK_THAT(squeeze(result.out), !contains("Sort a copy in descending order"));
 }
 
 TEST_CASE("check explains the first failing expectation: expected, got, and the hint", "[learn]") {
@@ -669,7 +823,9 @@ TEST_CASE("check explains the first failing expectation: expected, got, and the 
   CHECK_THAT(result.out, contains("CHECK( top_two({1, 5, 3}) == std::vector<int>{5, 3} )"));
   CHECK_THAT(result.out, contains("expected: { 5, 3 }"));
   CHECK_THAT(result.out, contains("got:      { 3, 5 }"));
-  CHECK_THAT(squeeze(result.out), contains("hint: Sort a copy in descending order"));
+  CHECK_THAT(squeeze(result.out),
+             contains("hint 1 of 3: Order the values from the largest down, then keep two."));
+  CHECK_THAT(squeeze(result.out), !contains("Sort a copy in descending order"));
 }
 
 TEST_CASE("check of a file that does not compile shows the compiler's first error only",
@@ -684,13 +840,14 @@ TEST_CASE("check of a file that does not compile shows the compiler's first erro
   CHECK_THAT(result.out, contains("add_one.cpp:3:14: error: 'one' was not declared"));
   CHECK_THAT(result.out, contains("return x + one;"));
   CHECK_THAT(result.out, !contains("nothing"));
-  CHECK_THAT(squeeze(result.out), contains("hint: Return x + 1."));
+  CHECK_THAT(squeeze(result.out), contains("hint 1 of 2: One more than x."));
+  CHECK_THAT(squeeze(result.out), !contains("Return x + 1."));
   // status sees it too, without stopping at it.
   const auto status = learn({"--root", f.root.string(), "status"});
   CHECK(status.code == 0);
   CHECK_THAT(status.out, contains("[next] add_one"));
   CHECK_THAT(status.out, contains("(does not compile)"));
-  CHECK_THAT(status.out, contains("0 of 3 exercises done"));
+  CHECK_THAT(status.out, contains("the first 0 in order pass; 0 of 3 done"));
 }
 
 TEST_CASE("check with no id goes in order and stops at the first failing exercise", "[learn]") {
@@ -702,7 +859,7 @@ TEST_CASE("check with no id goes in order and stops at the first failing exercis
   CHECK_THAT(result.out, contains("add_one passes"));
   CHECK_THAT(result.out, contains("top_two is not done yet"));
   CHECK_THAT(result.out, !contains("safe_ratio"));
-  CHECK_THAT(result.out, contains("1 of 3 exercises pass so far"));
+  CHECK_THAT(result.out, contains("the first 1 in order pass; 1 of 3 done."));
 
   for (const std::string id : {"top_two", "safe_ratio"})
     fs::copy_file(f.solution((id == "top_two" ? "01_first/" : "02_second/") + id + ".cpp"),
@@ -710,7 +867,7 @@ TEST_CASE("check with no id goes in order and stops at the first failing exercis
                   fs::copy_options::overwrite_existing);
   const auto all = learn({"--root", f.root.string(), "check"});
   CHECK(all.code == 0);
-  CHECK_THAT(all.out, contains("All 3 exercises pass."));
+  CHECK_THAT(all.out, contains("All 3 exercises pass: the first 3 in order pass; 3 of 3 done."));
 }
 
 TEST_CASE("solution stays hidden until the exercise passes, or with --force", "[learn]") {
@@ -786,7 +943,7 @@ TEST_CASE("reset asks first, and without a yes changes nothing", "[learn]") {
 
 TEST_CASE("reset finds the stub when the learner has committed their own work", "[learn]") {
   if (!have_git()) return;  // covered by the test above: reset refuses without git
-  const auto root = bare_copy("committed");
+  const auto root = bare_copy("committed", true);
   const auto file = root / "exercises/01_first/top_two.cpp";
   const auto stub = slurp(file);
   REQUIRE(git(root, {"init", "-q"}).code == 0);
@@ -800,7 +957,7 @@ TEST_CASE("reset finds the stub when the learner has committed their own work", 
   CHECK(result.code == 0);
   CHECK(slurp(file) == stub);
   // Not a git clone: it refuses and changes nothing.
-  const auto plain = bare_copy("plain");
+  const auto plain = bare_copy("plain", true);
   write_file(plain / "exercises/01_first/top_two.cpp", "mine\n");
   const auto before = snapshot(plain);
   const auto refused = learn({"--root", plain.string(), "reset", "top_two", "--yes"});
@@ -850,4 +1007,164 @@ TEST_CASE("watch stops cleanly on Ctrl-C", "[learn]") {
   INFO(watch.output());
   CHECK(code == 0);
   CHECK_THAT(watch.output(), contains("Stopped watching. Nothing is lost"));
+}
+
+// ---------------------------------------------------------------------------------------
+// Verdicts that must be about the file on disk now, crashes, edited tests, CI's stub check
+
+namespace {
+const char* const kWrongTopTwo =
+    "#include \"top_two.hpp\"\n#include <algorithm>\n#include <stdexcept>\n"
+    "std::vector<int> top_two(std::vector<int> values) {\n"
+    "  if (values.size() < 2) throw std::invalid_argument(\"too few\");\n"
+    "  std::sort(values.begin(), values.end());\n"
+    "  return {values[values.size() - 2], values.back()};\n}\n";
+
+/// Sets a file's modification time `seconds` into the past.
+void age(const fs::path& file, int seconds) {
+  fs::last_write_time(file, fs::last_write_time(file) - std::chrono::seconds(seconds));
+}
+}  // namespace
+
+TEST_CASE("a save the build's time stamps miss is still judged (the object is newer)", "[learn]") {
+  const auto f = fresh_fixture();
+  const auto file = f.file("01_first/top_two.cpp");
+  fs::remove(f.build / "qkv-learn" / "top_two.built");  // no record yet: stamps are trusted
+  write_file(file, kWrongTopTwo);
+  const auto wrong = learn({"--root", f.root.string(), "check", "top_two"});
+  CHECK_THAT(wrong.out, contains("top_two fails 1 of 2 test cases"));
+  // The right code, saved while the object was being written: its time stamp is older
+  // than the object's, so ninja sees nothing to do.
+  fs::copy_file(f.solution("01_first/top_two.cpp"), file, fs::copy_options::overwrite_existing);
+  age(file, 60);
+  const auto right = learn({"--root", f.root.string(), "check", "top_two"});
+  CHECK(right.code == 0);
+  CHECK_THAT(right.out, contains("top_two passes"));
+  // And status, which builds all exercises in one go, sees it as well.
+  write_file(file, kWrongTopTwo);
+  age(file, 120);
+  const auto status = learn({"--root", f.root.string(), "status"});
+  CHECK_THAT(status.out, contains("[todo] top_two"));
+}
+
+TEST_CASE("watch judges a save that lands while a check runs", "[learn]") {
+  const auto f = fresh_fixture();
+  const auto file = f.file("01_first/add_one.cpp");
+  write_file(file, "#include \"add_one.hpp\"\nint add_one(int x) { return x; }\n");
+  // Each run of add_one's test takes 1.5 s: time to save during it.
+  Child watch({QKV_LEARN_EXE, "--root", f.root.string(), "watch", "add_one", "--interval", "0.05",
+               "--max-checks", "4"},
+              {{"QKV_LEARN_FIXTURE_DELAY", "1.5"}});
+  watch.close_input();
+  REQUIRE(watch.wait_for("Watching", 120));
+  CHECK_THAT(watch.output(), contains("add_one fails"));
+  write_file(file, "#include \"add_one.hpp\"\nint add_one(int x) { return x + 2; }\n");
+  REQUIRE(watch.wait_for("saved, checking", 30));
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // inside the 1.5 s test run
+  fs::copy_file(f.solution("01_first/add_one.cpp"), file, fs::copy_options::overwrite_existing);
+  const bool passed = watch.wait_for("add_one passes", 120);
+  INFO(watch.output());
+  CHECK(passed);
+}
+
+TEST_CASE("a crash is reported as a crash: the signal, the test case, how many ran", "[learn]") {
+  const auto f = fresh_fixture();
+  const auto file = f.file("02_second/safe_ratio.cpp");
+  // Aborts in the second of the four test cases, as a bounds check does (contract D).
+  write_file(
+      file,
+      "#include \"safe_ratio.hpp\"\n#include <cstdio>\n#include <cstdlib>\n"
+      "double safe_ratio(double a, double b) {\n"
+      "  if (b == 0) {\n"
+      "    std::fputs(\"qkv-assert: exercises/02_second/safe_ratio.cpp:5: index < size()\\n\","
+      " stderr);\n"
+      "    std::abort();\n  }\n  return a / b;\n}\n");
+  const auto assertion = learn({"--root", f.root.string(), "check", "safe_ratio"});
+  CHECK(assertion.code == 1);
+  CHECK_THAT(assertion.out, contains("safe_ratio crashed: your code indexed out of range at " +
+                                     shown(f.file("02_second/safe_ratio.cpp")) + ":5."));
+  CHECK_THAT(assertion.out, contains("the check: index < size()"));
+  CHECK_THAT(assertion.out, contains("in test case 2 of 4, \"safe_ratio refuses to divide by "
+                                     "zero\" (the 2 after it did not run)"));
+  CHECK_THAT(assertion.out, !contains("fails 2 of 2"));
+  // A plain segfault, in the last test case.
+  write_file(file,
+             "#include \"safe_ratio.hpp\"\n#include <csignal>\n#include <stdexcept>\n"
+             "double safe_ratio(double a, double b) {\n"
+             "  if (b == 0) throw std::domain_error(\"zero\");\n"
+             "  if (a > 1e100) std::raise(SIGSEGV);\n  return a / b;\n}\n");
+  const auto segfault = learn({"--root", f.root.string(), "check", "safe_ratio"});
+  CHECK(segfault.code == 1);
+  CHECK_THAT(segfault.out, contains("safe_ratio crashed: SIGSEGV (invalid memory access)."));
+  CHECK_THAT(segfault.out, contains("in test case 4 of 4, \"safe_ratio of large numbers\"\n"));
+  const auto status = learn({"--root", f.root.string(), "status"});
+  CHECK_THAT(status.out, contains("safe_ratio"));
+  CHECK_THAT(status.out, contains("(crashes)"));
+}
+
+TEST_CASE("an edited test file is named in every verdict, and reset --test restores it",
+          "[learn]") {
+  if (!have_git()) return;
+  const auto f = fresh_fixture();
+  const auto test = f.root / "exercises/01_first/test_add_one.cpp";
+  const auto original = slurp(test);
+  const auto mine = original + "// my change\n";
+  write_file(test, mine);
+  const auto check = learn({"--root", f.root.string(), "check", "add_one"});
+  CHECK_THAT(squeeze(check.out), contains("exercises/01_first/test_add_one.cpp differs from "
+                                          "git's: this verdict is about your version"));
+  CHECK_THAT(squeeze(check.out), contains("reset add_one --test"));
+  const auto status = learn({"--root", f.root.string(), "status"});
+  CHECK_THAT(status.out, contains("(its test file is edited)"));
+  const auto other = learn({"--root", f.root.string(), "check", "top_two"});
+  CHECK_THAT(other.out, !contains("differs from git's"));
+
+  const auto reset = learn({"--root", f.root.string(), "reset", "add_one", "--test", "--yes"});
+  CHECK(reset.code == 0);
+  CHECK(slurp(test) == original);
+  bool backed_up = false;
+  for (const auto& entry : fs::directory_iterator(test.parent_path())) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind("test_add_one.cpp.", 0) == 0 && name.size() > 4 &&
+        name.substr(name.size() - 4) == ".bak") {
+      backed_up = slurp(entry.path()) == mine;
+      fs::remove(entry.path());
+    }
+  }
+  CHECK(backed_up);
+  const auto again = learn({"--root", f.root.string(), "check", "add_one"});
+  CHECK_THAT(again.out, !contains("differs from git's"));
+}
+
+TEST_CASE("status --expect-stubs: every stub's test fails and names its file", "[learn]") {
+  const auto f = fresh_fixture();
+  const auto stubs = learn({"--root", f.root.string(), "status", "--expect-stubs"});
+  CHECK(stubs.code == 0);
+  CHECK_THAT(stubs.out, contains("ok:   add_one fails on its stub and names "
+                                 "exercises/01_first/add_one.cpp"));
+  CHECK_THAT(stubs.out, contains("3 passed, 0 failed"));
+  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
+                fs::copy_options::overwrite_existing);
+  const auto solved = learn({"--root", f.root.string(), "status", "--expect-stubs"});
+  CHECK(solved.code == 1);
+  CHECK_THAT(solved.out, contains("FAIL: add_one passes with the untouched stub"));
+  CHECK_THAT(solved.out, contains("2 passed, 1 failed"));
+}
+
+TEST_CASE("watch gives the next hint on each h, the code-level one last", "[learn]") {
+  const auto f = fresh_fixture();
+  write_file(f.file("01_first/top_two.cpp"), kWrongTopTwo);
+  Child watch({QKV_LEARN_EXE, "--root", f.root.string(), "watch", "top_two"});
+  REQUIRE(watch.wait_for("Watching", 120));
+  CHECK_THAT(watch.output(), contains("hint 1 of 3"));
+  CHECK_THAT(watch.output(), !contains("hint 2 of 3"));
+  watch.send("h\n");
+  REQUIRE(watch.wait_for("hint 2 of 3", 20));
+  CHECK_THAT(watch.output(), !contains("hint 3 of 3"));
+  watch.send("h\n");
+  REQUIRE(watch.wait_for("hint 3 of 3", 20));
+  watch.send("h\n");
+  REQUIRE(watch.wait_for("That was the last hint", 20));
+  watch.send("q\n");
+  CHECK(watch.finish(20) == 0);
 }
