@@ -85,25 +85,58 @@ Rgb viridis_at(double t) {
           mix(viridis[i].b, viridis[i + 1].b)};
 }
 
-// Where `value` falls in [low, high], as 0..1; a constant matrix maps to the middle.
-double unit_position(float value, float low, float high) {
-  if (!(high > low)) return 0.5;
-  return (static_cast<double>(value) - low) / (static_cast<double>(high) - low);
+// The value a heatmap cell prints: cells are shaded by it, so that two cells that read the
+// same look the same, and a matrix whose cells all read alike (04_masking --dim 1, where
+// every weight reads 0.17) is shaded evenly instead of stretching differences in the 8th
+// digit from blank to full.
+float printed_value(float value) {
+  return std::strtof(fmt::format("{:.2f}", value).c_str(), nullptr);
 }
 
-void finite_range(const Matrix& m, float& low, float& high) {
-  const bool want_low = std::isnan(low), want_high = std::isnan(high);
-  if (!want_low && !want_high) return;
+// The values a heatmap's shading spans, from its smallest to its largest printed finite
+// value (or the `low` and `high` a caller fixed).
+struct HeatScale {
+  float low = 0.0f, high = 0.0f;
+  bool non_finite = false;  // some cells are NaN or infinite: they are not on the scale
+  bool constant() const { return !(high > low); }
+  // Where `value` falls on the scale, as 0..1 (0.5 on a constant scale); NaN off the scale.
+  double position(float value) const {
+    if (!std::isfinite(value)) return NAN;
+    if (constant()) return 0.5;
+    return (static_cast<double>(printed_value(value)) - low) / (static_cast<double>(high) - low);
+  }
+  // The value at position t, for the legend.
+  double at(double t) const { return low + t * (static_cast<double>(high) - low); }
+};
+
+HeatScale heat_scale(const Matrix& m, float low, float high) {
+  HeatScale scale;
   float lo = INFINITY, hi = -INFINITY;
   for (Index r = 0; r < m.rows(); ++r)
-    for (Index c = 0; c < m.cols(); ++c)
-      if (std::isfinite(m(r, c))) {
-        lo = std::min(lo, m(r, c));
-        hi = std::max(hi, m(r, c));
+    for (Index c = 0; c < m.cols(); ++c) {
+      if (!std::isfinite(m(r, c))) {
+        scale.non_finite = true;
+        continue;
       }
+      lo = std::min(lo, printed_value(m(r, c)));
+      hi = std::max(hi, printed_value(m(r, c)));
+    }
   if (lo > hi) lo = hi = 0.0f;  // nothing finite
-  if (want_low) low = lo;
-  if (want_high) high = hi;
+  scale.low = std::isnan(low) ? lo : low;
+  scale.high = std::isnan(high) ? hi : high;
+  return scale;
+}
+
+// The legend's values at the five positions 0, 1/4, .., 1, with as many decimals as it
+// takes to tell them apart (2 at least, as the cells print; 6 at most).
+std::array<std::string, 5> legend_labels(const HeatScale& scale) {
+  std::array<std::string, 5> labels;
+  for (int decimals = 2; decimals <= 6; ++decimals) {
+    for (std::size_t k = 0; k < labels.size(); ++k)
+      labels[k] = fmt::format("{:.{}f}", scale.at(static_cast<double>(k) / 4.0), decimals);
+    if (std::adjacent_find(labels.begin(), labels.end()) == labels.end()) break;
+  }
+  return labels;
 }
 
 std::string xml_escape(std::string_view text) {
@@ -187,12 +220,48 @@ bool stdout_supports_color() {
   return isatty(fileno(stdout)) != 0;
 }
 
+namespace {
+// One heatmap cell, `width` wide: the number on its color (text dark on the bright end of
+// the scale, light on the dark end), or the number and two shading characters.
+std::string heat_cell(std::string_view number, double t, bool color, std::size_t width) {
+  if (color) {
+    const Rgb bg = viridis_at(t);
+    const bool bright = 0.299 * bg.r + 0.587 * bg.g + 0.114 * bg.b > 140;
+    const auto fg = bright ? fmt::rgb(0, 0, 0) : fmt::rgb(255, 255, 255);
+    return fmt::format(fmt::bg(fmt::rgb(bg.r, bg.g, bg.b)) | fmt::fg(fg), "{}",
+                       pad_left(number, width));
+  }
+  static constexpr std::array<std::string_view, 5> shades{" ", "░", "▒", "▓", "█"};
+  const auto level =
+      std::isfinite(t)
+          ? static_cast<std::size_t>(std::lround(std::clamp(t, 0.0, 1.0) * (shades.size() - 1)))
+          : 0;
+  const std::string shade(shades[level]);
+  return pad_left(number, width - 2) + shade + shade;
+}
+
+// The line under a heatmap that says which shade or color stands for which value.
+std::string heat_legend(const HeatScale& scale, bool color) {
+  std::string out = "  scale:";
+  if (scale.constant()) {
+    out += fmt::format(" every value is {:.2f}, so every cell has the same {}", scale.low,
+                       color ? "color" : "shade");
+  } else {
+    const auto labels = legend_labels(scale);
+    for (std::size_t k = 0; k < labels.size(); ++k)
+      out += " " + heat_cell(labels[k], static_cast<double>(k) / 4.0, color, labels[k].size() + 2);
+    out += color ? " (dark to bright)" : " (each cell has the shade nearest its value)";
+  }
+  if (scale.non_finite) out += color ? "; gray: nan or inf" : "; blank: nan or inf";
+  return out + '\n';
+}
+}  // namespace
+
 std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const Labels& col_labels,
                              bool color, float low, float high) {
   require_labels(row_labels, m.rows(), "terminal_heatmap", "row");
   require_labels(col_labels, m.cols(), "terminal_heatmap", "column");
-  finite_range(m, low, high);
-  static constexpr std::array<std::string_view, 5> shades{" ", "░", "▒", "▓", "█"};
+  const HeatScale scale = heat_scale(m, low, high);
   // Cells fit the widest number plus two shading characters, and the widest column label.
   std::size_t number_width = 0;
   for (Index r = 0; r < m.rows(); ++r)
@@ -207,29 +276,12 @@ std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const La
     out += "  " + (row_labels.empty()
                        ? std::string()
                        : pad_right(row_labels[static_cast<std::size_t>(r)], label_width));
-    for (Index c = 0; c < m.cols(); ++c) {
-      const float value = m(r, c);
-      const double t = unit_position(value, low, high);
-      const std::string number = fmt::format("{:.2f}", value);
-      out += ' ';
-      if (color) {
-        const Rgb bg = viridis_at(t);
-        // Dark text on the bright end of the scale, light text on the dark end.
-        const bool bright = 0.299 * bg.r + 0.587 * bg.g + 0.114 * bg.b > 140;
-        const auto fg = bright ? fmt::rgb(0, 0, 0) : fmt::rgb(255, 255, 255);
-        out += fmt::format(fmt::bg(fmt::rgb(bg.r, bg.g, bg.b)) | fmt::fg(fg), "{}",
-                           pad_left(number, cell_width));
-      } else {
-        const auto level = std::isfinite(t) ? static_cast<std::size_t>(std::lround(
-                                                  std::clamp(t, 0.0, 1.0) * (shades.size() - 1)))
-                                            : 0;
-        const std::string shade(shades[level]);
-        out += pad_left(number, cell_width - 2) + shade + shade;
-      }
-    }
+    for (Index c = 0; c < m.cols(); ++c)
+      out += " " +
+             heat_cell(fmt::format("{:.2f}", m(r, c)), scale.position(m(r, c)), color, cell_width);
     out += '\n';
   }
-  return out;
+  return out + heat_legend(scale, color);
 }
 
 std::string bar_chart(const Vector& values, const Labels& labels, bool color, int width) {
@@ -293,19 +345,70 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
   }
 }
 
+namespace {
+// The scale under an SVG heatmap, its top-left corner at (x, y): a viridis bar labelled at
+// 0, 1/4, .., 1 of the range, or for a constant matrix one swatch and its value. Returns the
+// SVG and sets `width` to how far right it reaches.
+std::string svg_legend(const HeatScale& scale, int x, int y, int bar_width, int& width) {
+  constexpr int bar_height = 14, char_width = 7;
+  std::string svg =
+      fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"11\">scale</text>\n",
+                  x - 6, y + bar_height - 3);
+  std::string note;
+  if (scale.constant()) {
+    const Rgb rgb = viridis_at(0.5);
+    note = fmt::format("every value is {:.2f}, so every cell has the same color", scale.low);
+    svg += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" "
+        "fill=\"#{:02x}{:02x}{:02x}\"/>\n",
+        x, y, bar_height, bar_height, rgb.r, rgb.g, rgb.b);
+    x += bar_height + 6;
+  } else {
+    svg += "<defs><linearGradient id=\"scale\">";
+    for (std::size_t i = 0; i < viridis.size(); ++i)
+      svg += fmt::format("<stop offset=\"{}\" stop-color=\"#{:02x}{:02x}{:02x}\"/>",
+                         static_cast<double>(i) / static_cast<double>(viridis.size() - 1),
+                         viridis[i].r, viridis[i].g, viridis[i].b);
+    svg += "</linearGradient></defs>\n";
+    svg +=
+        fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"url(#scale)\"/>\n",
+                    x, y, bar_width, bar_height);
+    const auto labels = legend_labels(scale);
+    for (std::size_t k = 0; k < labels.size(); ++k)
+      svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"{}\" font-size=\"11\">{}</text>\n",
+                         x + bar_width * static_cast<int>(k) / 4, y + bar_height + 13,
+                         k == 0                   ? "start"
+                         : k + 1 == labels.size() ? "end"
+                                                  : "middle",
+                         labels[k]);
+    x += bar_width + 8;
+  }
+  if (scale.non_finite) note += std::string(note.empty() ? "" : "; ") + "gray: nan or inf";
+  if (!note.empty())
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text>\n", x,
+                       y + bar_height - 3, note);
+  width = x + char_width * static_cast<int>(note.size());
+  return svg;
+}
+}  // namespace
+
 void write_svg_heatmap(const std::filesystem::path& path, std::string_view title, const Matrix& m,
                        const Labels& row_labels, const Labels& col_labels) {
   require_labels(row_labels, m.rows(), "write_svg_heatmap", "row");
   require_labels(col_labels, m.cols(), "write_svg_heatmap", "column");
-  float low = NAN, high = NAN;
-  finite_range(m, low, high);
-  constexpr int cell = 44, title_height = 30, char_width = 8;
-  const int left = 12 + char_width * static_cast<int>(widest(row_labels));
+  const HeatScale scale = heat_scale(m, NAN, NAN);
+  constexpr int cell = 44, title_height = 30, char_width = 8, legend_height = 44;
+  const int left = std::max(12 + char_width * static_cast<int>(widest(row_labels)), 48);
   const int top = title_height + 12 + char_width * static_cast<int>(widest(col_labels));
-  // Wide enough for the title too (bold 15px: about 9px a character).
-  const int width = std::max(left + cell * static_cast<int>(m.cols()) + 12,
-                             16 + 9 * static_cast<int>(title.size()));
-  const int height = top + cell * static_cast<int>(m.rows()) + 12;
+  const int grid_bottom = top + cell * static_cast<int>(m.rows());
+  int legend_right = 0;
+  const std::string legend =
+      svg_legend(scale, left, grid_bottom + 16,
+                 std::max(cell * static_cast<int>(m.cols()), 4 * cell), legend_right);
+  // Wide enough for the title too (bold 15px: about 9px a character), and the legend.
+  const int width = std::max({left + cell * static_cast<int>(m.cols()) + 12,
+                              16 + 9 * static_cast<int>(title.size()), legend_right + 12});
+  const int height = grid_bottom + legend_height + 12;
   std::string svg = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
       "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -324,7 +427,7 @@ void write_svg_heatmap(const std::filesystem::path& path, std::string_view title
                          y + cell / 2 + 4, xml_escape(row_labels[static_cast<std::size_t>(r)]));
     for (Index c = 0; c < m.cols(); ++c) {
       const int x = left + cell * static_cast<int>(c);
-      const Rgb rgb = viridis_at(unit_position(m(r, c), low, high));
+      const Rgb rgb = viridis_at(scale.position(m(r, c)));
       const bool bright = 0.299 * rgb.r + 0.587 * rgb.g + 0.114 * rgb.b > 140;
       svg += fmt::format(
           "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#{:02x}{:02x}{:02x}\"/>"
@@ -333,7 +436,7 @@ void write_svg_heatmap(const std::filesystem::path& path, std::string_view title
           bright ? "black" : "white", m(r, c));
     }
   }
-  svg += "</svg>\n";
+  svg += legend + "</svg>\n";
   write_file_atomically(path, svg);
 }
 

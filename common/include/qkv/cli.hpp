@@ -1,11 +1,19 @@
 #pragma once
 /// @file
 /// The command line every chapter executable shares: `--help`, `--seed N`, `--json`,
-/// `--svg DIR`, plus the sizes a chapter declares with add_size(). Built on CLI11, which
-/// only cli.cpp includes (it is slow to compile).
+/// `--svg DIR`, plus the sizes a chapter declares with add_size().
 ///
-/// An unknown flag, a missing or malformed value, or a size outside its range prints a
-/// one-line error and the usage to stderr and makes parse() return exit code 2.
+/// The usage lists each flag as a person writes it, its range and default in words:
+/// @code
+///   --tokens N       number of tokens T (1 to 64, default 6)
+///   --temperature X  softmax temperature (0.05 to 20, default 0.5)
+///   --mask NAME      which mask (causal, window or none; default causal)
+/// @endcode
+/// N is a whole number, X any number, NAME one of a list, DIR a folder.
+/// An unknown flag, a missing or malformed value, or a value outside its range prints one
+/// line to stderr, "<chapter>: error: " and what is wrong, naming the flag ("unknown flag
+/// --tokens; this chapter's flags are ..."), then an empty line and the usage, and makes
+/// parse() return exit code 2.
 
 #include <cstdint>
 #include <filesystem>

@@ -17,12 +17,17 @@ namespace qkv {
 /// (https://no-color.org). Colors are never written into a pipe or a file.
 bool stdout_supports_color();
 
-/// A heatmap of `m` with one labelled line per row and a labelled column per column.
-/// Each cell shows its value; with `color` its background goes from dark (the smallest
-/// value of `m`, or `low`) to bright (the largest, or `high`); without, a shading
-/// character from ' ' to '█' follows the value.
-/// @param low,high  the value range mapped to the color scale; NaN (default) means the
-///                  matrix's own minimum and maximum.
+/// A heatmap of `m` with one labelled line per row and a labelled column per column, and a
+/// legend line under it that says which shade or color stands for which value.
+/// Each cell shows its value to 2 decimals and is shaded by that printed value v:
+/// t = (v - low) / (high - low) in [0, 1], with low and high the smallest and largest printed
+/// finite values of `m` (or the `low`, `high` given). With `color` its background is viridis
+/// at t, from dark to bright; without, one of 5 shades ' ', '░', '▒', '▓', '█', the one at
+/// the nearest of t = 0, 1/4, .., 1. Cells that print the same number look the same, and a
+/// matrix whose cells all print the same number (low = high) is shaded evenly (t = 1/2);
+/// NaN and infinite cells are off the scale (blank, or gray).
+/// @param low,high  the value range mapped to the scale; NaN (default) means the matrix's
+///                  own smallest and largest printed values.
 std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const Labels& col_labels,
                              bool color, float low = NAN, float high = NAN);
 
@@ -30,8 +35,10 @@ std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const La
 /// the left of a zero line), labelled and followed by the number.
 std::string bar_chart(const Vector& values, const Labels& labels, bool color, int width = 32);
 
-/// Writes an SVG heatmap of `m` (cells colored on the viridis scale, values printed, row and
-/// column labels, a title) to `path`. Writes a temporary file and renames it, so a failure
+/// Writes an SVG heatmap of `m` (cells colored on the viridis scale as terminal_heatmap()
+/// colors them, values printed, row and column labels, a title, and under the cells the
+/// scale: a viridis bar labelled with the values at 0, 1/4, .., 1 of it, or for a constant
+/// matrix its one value) to `path`. Writes a temporary file and renames it, so a failure
 /// never leaves a half-written figure behind. Throws qkv::Error when the file cannot be
 /// written.
 void write_svg_heatmap(const std::filesystem::path& path, std::string_view title, const Matrix& m,
