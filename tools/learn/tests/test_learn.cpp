@@ -342,7 +342,7 @@ TEST_CASE("read_manifest_json reads contract A's fields and names what is wrong"
   CHECK_THROWS_AS(read_manifest_json(dir / "missing.json"), LearnError);
 }
 
-TEST_CASE("a mistyped id finds the close ones; a path finds its exercise", "[learn]") {
+TEST_CASE("a mistyped id finds the close ones, and a path finds its exercise", "[learn]") {
   CHECK(edit_distance("top_k", "top_k") == 0);
   CHECK(edit_distance("topk", "top_k") == 1);
   CHECK(edit_distance("top_kk", "top_k") == 1);
