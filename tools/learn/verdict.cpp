@@ -270,8 +270,10 @@ Verdict run_test(const Context& ctx, const Exercise& e) {
     return crashed;
   } else if (report.first_failure && is_not_done(*report.first_failure)) {
     v.headline = e.id + " is not done yet.";
+    v.untouched = true;
     v.details = {"Open " + ctx.display(ctx.source(e.file)) +
-                 ", read its TODO, and replace the QKV_NOT_DONE() line."};
+                     ", read its TODO, and replace the QKV_NOT_DONE() line.",
+                 "(stuck? a first hint: " + ctx.self + " hint " + e.id + ")"};
   } else if (report.first_failure) {
     v.headline = e.id + " fails " +
                  (report.cases > 0 ? std::to_string(report.cases_failed) + " of " +
@@ -446,7 +448,8 @@ void print_verdict(const Context& ctx, const Exercise& e, const Verdict& v, bool
   if (with_hint && v.about_code() && !e.hints.empty()) {
     std::printf("%s", format_hint(ctx, e, 1).c_str());
     if (e.hints.size() > 1)
-      std::printf("  %s\n", s.dim("(more: " + ctx.self + " hint " + e.id + " --more)").c_str());
+      std::printf("  %s\n",
+                  s.dim("(the next hint: " + ctx.self + " hint " + e.id + " --more)").c_str());
   }
   std::fflush(stdout);
 }

@@ -22,11 +22,13 @@ struct Verdict {
   double build_seconds = -1;       ///< -1: not built now
   double test_seconds = -1;        ///< -1: not run
   std::string judged;              ///< content hash of the sources this verdict is about
+  bool untouched = false;          ///< the stub's "not done yet": nothing tried so far
   [[nodiscard]] bool passed() const { return outcome == Outcome::passed; }
-  /// A verdict about the learner's code, where the first hint helps.
+  /// A verdict about code the learner wrote, where the first hint helps (not before they
+  /// tried anything).
   [[nodiscard]] bool about_code() const {
-    return outcome == Outcome::failed || outcome == Outcome::crashed ||
-           outcome == Outcome::no_compile;
+    return !untouched && (outcome == Outcome::failed || outcome == Outcome::crashed ||
+                          outcome == Outcome::no_compile);
   }
 };
 
