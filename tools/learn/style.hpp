@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "terminal.hpp"
+#include "qkv/terminal.hpp"
 
 namespace qkv::learn {
 
