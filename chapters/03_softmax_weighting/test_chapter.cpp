@@ -225,7 +225,8 @@ TEST_CASE("the numbers quoted in the chapter text match the default run", "[chap
   CHECK(weights.col(0) == weights.col(4));  // "both *the* share equal weights"
 }
 
-TEST_CASE("--temperature keeps to 0.05 to 20; the largest sizes run together", "[chapter03]") {
+TEST_CASE("the temperature lies from 0.05 to 20, and the largest sizes run together",
+          "[chapter03]") {
   for (const char* temperature : {"0", "0.01", "0.0499", "20.5", "21"})
     check_rejected({"--temperature", temperature},
                    fmt::format("--temperature {} is out of range: give a number from 0.05 to 20",
