@@ -163,7 +163,7 @@ TEST_CASE("write_svg_heatmap writes a complete SVG with every value and label", 
   // The scale under the cells: a viridis bar labelled at 0, 1/4, .., 1 of 0.10 to 0.90.
   CHECK_THAT(svg, contains("<linearGradient id=\"scale\">"));
   CHECK_THAT(svg, contains("fill=\"url(#scale)\""));
-  for (const char* label : {">0.30</text>", ">0.50</text>", ">0.70</text>", ">scale</text>"})
+  for (const char* label : {">0.30</text>", ">0.50</text>", ">0.70</text>", ">color scale</text>"})
     CHECK_THAT(svg, contains(label));
   // Only the figure is left in the folder: no temporary file.
   CHECK(std::distance(std::filesystem::directory_iterator(dir), {}) == 1);
