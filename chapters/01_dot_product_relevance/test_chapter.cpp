@@ -1,36 +1,22 @@
 // Chapter 01's executable, run as a learner would: every number it prints in --json is
 // checked against values computed by hand (the examples are small on purpose) and against
-// the invariants of the chapter. Flags and reproducibility are checked too.
-
-#include <nlohmann/json.hpp>
-
-#include <cmath>
-#include <filesystem>
-#include <fstream>
+// the invariants of the chapter; so are its words for a flag it does not have.
+// tests/robustness checks what every chapter shares (bad flags, --svg, the same seed).
 
 #include <fmt/format.h>
 
-#include "qkv/catch.hpp"
-#include "qkv/process.hpp"
+#include <cmath>
+#include <sstream>
 
-using nlohmann::json;
-using qkv::testing::run_process;
+#include "qkv/chapter_test.hpp"
 
+namespace qkv::testing {
 namespace {
-json run_json(const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args{QKV_CHAPTER_EXE, "--json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const auto result = run_process(args);
-  REQUIRE(result.exit_code == 0);
-  REQUIRE(result.err.empty());
-  return json::parse(result.out);
-}
-
 std::vector<double> numbers(const json& array) { return array.get<std::vector<double>>(); }
 }  // namespace
 
 TEST_CASE("the translation example's scores, ranking and retrieval, by hand", "[chapter01]") {
-  const json out = run_json();
+  const json out = chapter_json();
   // q = (0, 0.5, 2, 0); keys: The (2,0,0,0), quick (0,2,0,1), brown (0,2,1,0),
   // fox (0,0,2,1), jumps (0,0,1,2).
   CHECK(numbers(out["query"]) == std::vector<double>{0, 0.5, 2, 0});
@@ -48,7 +34,7 @@ TEST_CASE("the translation example's scores, ranking and retrieval, by hand", "[
 }
 
 TEST_CASE("the question-answering example, by hand", "[chapter01]") {
-  const json out = run_json();
+  const json out = chapter_json();
   // question (0, 0, 2, 1); sentence keys S1 (2,0,0,2), S2 (0,2,0,1), S3 (0,0,2,1), S4 (2,0,0,0)
   CHECK(numbers(out["doc_scores"]) == std::vector<double>{2, 1, 5, 0});
   CHECK(out["doc_ranking"].get<std::vector<int>>() == std::vector<int>{2, 0, 1, 3});
@@ -58,7 +44,7 @@ TEST_CASE("the question-answering example, by hand", "[chapter01]") {
 }
 
 TEST_CASE("the cosine comparison, by hand", "[chapter01]") {
-  const json out = run_json();
+  const json out = chapter_json();
   // jumps' key tripled to (0, 0, 3, 6): q . k = 6, above fox's 4.
   CHECK(numbers(out["loud_scores"]) == std::vector<double>{0, 1, 3, 4, 6});
   // |q| = sqrt(4.25); cos = q . k / (|q| |k|) with the original key lengths.
@@ -73,7 +59,7 @@ TEST_CASE("the cosine comparison, by hand", "[chapter01]") {
 }
 
 TEST_CASE("the scaling experiment: spread sqrt(d) before scaling, about 1 after", "[chapter01]") {
-  const json out = run_json({"--samples", "4000"});
+  const json out = chapter_json({"--samples", "4000"});
   const auto dims = out["scaling_dims"].get<std::vector<int>>();
   const auto raw = numbers(out["raw_spread"]);
   const auto scaled = numbers(out["scaled_spread"]);
@@ -86,67 +72,41 @@ TEST_CASE("the scaling experiment: spread sqrt(d) before scaling, about 1 after"
   }
 }
 
-TEST_CASE("the same seed gives byte-identical output, another seed another sample", "[chapter01]") {
-  const auto first = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "5"});
-  const auto second = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "5"});
-  const auto other = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "6"});
-  CHECK(first.out == second.out);
-  CHECK(first.out != other.out);
-  const auto text = run_process({QKV_CHAPTER_EXE, "--seed", "5"}, {"NO_COLOR=1"});
-  CHECK(text.out == run_process({QKV_CHAPTER_EXE, "--seed", "5"}, {"NO_COLOR=1"}).out);
+TEST_CASE("the narrated lesson prints every step", "[chapter01]") {
+  const std::string text = chapter_narration();
+  CHECK_THAT(text, contains("q . k_fox = 0*0 + 0.5*0 + 2*2 + 0*1 = 0 + 0 + 4 + 0 = 4"));
+  CHECK_THAT(text, contains("fox > brown > jumps > quick > The"));
+  CHECK_THAT(text, contains("scores (5)"));
+  CHECK_THAT(text, contains("keys (5 x 4)"));
 }
 
-TEST_CASE("the narrated lesson prints every step without color into a pipe", "[chapter01]") {
-  const auto result = run_process({QKV_CHAPTER_EXE});
-  REQUIRE(result.exit_code == 0);
-  CHECK_THAT(result.out,
-             qkv::testing::contains("q . k_fox = 0*0 + 0.5*0 + 2*2 + 0*1 = 0 + 0 + 4 + 0 = 4"));
-  CHECK_THAT(result.out, qkv::testing::contains("fox > brown > jumps > quick > The"));
-  CHECK_THAT(result.out, qkv::testing::contains("scores (5)"));
-  CHECK_THAT(result.out, qkv::testing::contains("keys (5 x 4)"));
-  CHECK(result.out.find("\x1b[") == std::string::npos);  // no ANSI escapes in a pipe
+TEST_CASE("a flag this chapter does not have is named, with the flags it has", "[chapter01]") {
+  // --tokens is chapter 02's: the error names it (CLI11 said "The following arguments were
+  // not expected: 1 --tokens") and lists this chapter's flags instead.
+  check_rejected({"--tokens", "1"},
+                 "error: unknown flag --tokens; this chapter's flags are --help, --seed, --json, "
+                 "--svg, --samples");
+  check_rejected({"--samples", "abc"}, "--samples abc is not a whole number from 2 to 1000000");
 }
 
-TEST_CASE("bad flags print an error and the usage and exit 2", "[chapter01]") {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"--bogus"},
-                                               {"--samples"},
-                                               {"--samples", "abc"},
-                                               {"--samples", "1"},
-                                               {"--samples", "-3"},
-                                               {"--seed", "x"},
-                                               {"extra"}}) {
-    std::vector<std::string> argv{QKV_CHAPTER_EXE};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto result = run_process(argv);
-    INFO(args.front());
-    CHECK(result.exit_code == 2);
-    CHECK_THAT(result.err, qkv::testing::contains("error:"));
-    CHECK_THAT(result.err, qkv::testing::contains("--samples"));  // the usage follows
-    CHECK(result.out.empty());
-  }
-  const auto help = run_process({QKV_CHAPTER_EXE, "--help"});
+TEST_CASE("the help writes ranges and defaults as a person does", "[chapter01]") {
+  const auto help = run_chapter({"--help"});
   CHECK(help.exit_code == 0);
-  CHECK_THAT(help.out, qkv::testing::contains("--seed"));
+  CHECK_THAT(help.out, contains("\n  --samples N  random query/key pairs per dimension in the "
+                                "scaling experiment (2 to 1000000, default 2000)\n"));
+  CHECK_THAT(help.out, contains("\n  --seed N     seed for every random number"));
+  CHECK(help.out.find("INT") == std::string::npos);
 }
 
-TEST_CASE("the svg flag writes the keys heatmap, and rejects an unwritable folder", "[chapter01]") {
-  const auto dir = std::filesystem::temp_directory_path() / "qkv-test-ch01-svg";
-  std::filesystem::remove_all(dir);
-  const auto written = run_process({QKV_CHAPTER_EXE, "--svg", dir.string()});
-  CHECK(written.exit_code == 0);
-  CHECK(std::filesystem::exists(dir / "keys.svg"));
-  std::filesystem::remove_all(dir);
-
-  const auto result = run_process({QKV_CHAPTER_EXE, "--svg", "/proc/qkv-cannot-be-here"});
-  CHECK(result.exit_code == 2);
-  CHECK_THAT(result.err, qkv::testing::contains("--svg"));
+TEST_CASE("the svg flag writes the keys heatmap", "[chapter01]") {
+  const auto figures = chapter_figures();
+  CHECK(names_of(figures) == std::vector<std::string>{"keys.svg"});
 }
 
 TEST_CASE("the scaling table in the chapter text matches the default run", "[chapter01]") {
   // README.md quotes the default run's numbers; this keeps text and program in step.
-  std::ifstream readme(std::string(QKV_CHAPTER_DIR) + "/README.md");
-  REQUIRE(readme.good());
-  const json out = run_json();
+  std::istringstream readme(chapter_readme());
+  const json out = chapter_json();
   const auto dims = out["scaling_dims"].get<std::vector<int>>();
   const auto raw = numbers(out["raw_spread"]);
   const auto scaled = numbers(out["scaled_spread"]);
@@ -161,3 +121,5 @@ TEST_CASE("the scaling table in the chapter text matches the default run", "[cha
   }
   CHECK(rows_found == dims.size());
 }
+
+}  // namespace qkv::testing

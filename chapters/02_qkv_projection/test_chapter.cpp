@@ -3,40 +3,17 @@
 // W_v), the random draws are reproduced from the seed, shapes follow the flags, and the
 // worked sums in the narrated text match the numbers.
 
-#include <fmt/format.h>
-
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
-#include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
-#include "qkv/process.hpp"
+#include <fmt/format.h>
+
+#include "qkv/chapter_test.hpp"
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 
-using nlohmann::json;
-using qkv::Index;
-using qkv::Matrix;
-using qkv::Vector;
-using qkv::testing::check_matrix_close;
-using qkv::testing::matrix_from_json;
-using qkv::testing::run_process;
-using qkv::testing::vector_from_json;
-
+namespace qkv::testing {
 namespace {
-json run_json(const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args{QKV_CHAPTER_EXE, "--json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const auto result = run_process(args);
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  REQUIRE(result.err.empty());
-  return json::parse(result.out);
-}
 
 // Everything the chapter prints follows from its inputs: recompute it with the library.
 void check_consistent(const json& out, Index tokens, Index d_model, Index d_head) {
@@ -103,7 +80,7 @@ void check_consistent(const json& out, Index tokens, Index d_model, Index d_head
 
 TEST_CASE("the default run: six tokens of 'the cat sat on the mat', d_model 8, d_head 4",
           "[chapter02]") {
-  const json out = run_json();
+  const json out = chapter_json();
   for (const char* key : {"x", "w_q", "w_k", "w_v", "q", "k", "v", "scores"})
     CHECK(out.contains(key));
   CHECK(out["tokens"].get<qkv::Labels>() == qkv::Labels{"the", "cat", "sat", "on", "the", "mat"});
@@ -128,22 +105,23 @@ TEST_CASE("shapes follow --tokens, --dim and --head-dim", "[chapter02]") {
   for (const auto& [tokens, d_model, d_head] :
        std::vector<std::tuple<Index, Index, Index>>{{3, 5, 2}, {1, 1, 1}, {9, 16, 3}, {2, 3, 7}}) {
     INFO("T = " << tokens << ", d_model = " << d_model << ", d_head = " << d_head);
-    const json out = run_json({"--tokens", std::to_string(tokens), "--dim", std::to_string(d_model),
-                               "--head-dim", std::to_string(d_head), "--seed", "7"});
+    const json out =
+        chapter_json({"--tokens", std::to_string(tokens), "--dim", std::to_string(d_model),
+                      "--head-dim", std::to_string(d_head), "--seed", "7"});
     check_consistent(out, tokens, d_model, d_head);
   }
   // Past the six words of the sentence, tokens are named t0, t1, ... and all distinct.
-  const json long_run = run_json({"--tokens", "9"});
+  const json long_run = chapter_json({"--tokens", "9"});
   CHECK(long_run["tokens"].get<qkv::Labels>() ==
         qkv::Labels{"t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8"});
   CHECK(long_run["token_ids"].get<std::vector<Index>>() ==
         std::vector<Index>{0, 1, 2, 3, 4, 5, 6, 7, 8});
-  CHECK(run_json({"--tokens", "3"})["tokens"].get<qkv::Labels>() ==
+  CHECK(chapter_json({"--tokens", "3"})["tokens"].get<qkv::Labels>() ==
         qkv::Labels{"the", "cat", "sat"});
 }
 
 TEST_CASE("the random draws are the seeded library's: table, then W_q, W_k, W_v", "[chapter02]") {
-  const json out = run_json({"--seed", "11", "--dim", "6", "--head-dim", "3"});
+  const json out = chapter_json({"--seed", "11", "--dim", "6", "--head-dim", "3"});
   qkv::Random random(11);
   const Matrix table = qkv::random_normal(random, 5, 6);
   const qkv::QkvWeights w = qkv::random_qkv_weights(random, 6, 3);
@@ -154,11 +132,7 @@ TEST_CASE("the random draws are the seeded library's: table, then W_q, W_k, W_v"
 }
 
 TEST_CASE("the narrated lesson prints every shape and the worked sums", "[chapter02]") {
-  const auto result = run_process({QKV_CHAPTER_EXE});
-  REQUIRE(result.exit_code == 0);
-  // Prose is wrapped at 92 columns: undo the wrapping so sentences can be searched.
-  std::string text = result.out;
-  std::replace(text.begin(), text.end(), '\n', ' ');
+  const std::string text = unwrapped(chapter_narration());
   for (const char* expected :
        {"X (6 x 8) = rows", "embedding table (5 x 8)", "x (6 x 8)", "w_q (8 x 4)",
         "X (6 x 8) x W_q (8 x 4) -> Q (6 x 4)", "X (6 x 8) x W_k (8 x 4) -> K (6 x 4)",
@@ -167,11 +141,10 @@ TEST_CASE("the narrated lesson prints every shape and the worked sums", "[chapte
         "scores (6 x 6)", "3 x 8 x 4 = 96", "3 x 768 x 64 = 147456",
         "token ids: the=0 cat=1 "
         "sat=2 on=3 the=0 mat=4"})
-    CHECK_THAT(text, qkv::testing::contains(expected));
-  CHECK(text.find("\x1b[") == std::string::npos);  // no ANSI escapes in a pipe
+    CHECK_THAT(text, contains(expected));
 
   // The worked sums print the same numbers as --json, rounded to 4 decimals.
-  const json out = run_json();
+  const json out = chapter_json();
   const Matrix x = matrix_from_json(out["x"]);
   const Matrix w_q = matrix_from_json(out["w_q"]);
   const Matrix q = matrix_from_json(out["q"]);
@@ -183,79 +156,34 @@ TEST_CASE("the narrated lesson prints every shape and the worked sums", "[chapte
   std::string first_terms;
   for (Index i = 0; i < 4; ++i)
     first_terms += (i ? " + " : "") + factor(x(1, i)) + "*" + factor(w_q(i, 0));
-  CHECK_THAT(text, qkv::testing::contains(first_terms));
-  CHECK_THAT(text, qkv::testing::contains(fmt::format("= {:.4f} ", q(1, 0))));
+  CHECK_THAT(text, contains(first_terms));
+  CHECK_THAT(text, contains(fmt::format("= {:.4f} ", q(1, 0))));
   std::string score_terms;
   for (Index i = 0; i < 4; ++i)
     score_terms += (i ? " + " : "") + factor(q(1, i)) + "*" + factor(k(5, i));
-  CHECK_THAT(text, qkv::testing::contains(score_terms));
-  CHECK_THAT(text, qkv::testing::contains(fmt::format("= {:.4f} / 2.0000 = {:.4f}",
-                                                      q.row(1).dot(k.row(5)), scores(1, 5))));
+  CHECK_THAT(text, contains(score_terms));
+  CHECK_THAT(text, contains(fmt::format("= {:.4f} / 2.0000 = {:.4f}", q.row(1).dot(k.row(5)),
+                                        scores(1, 5))));
 }
 
 TEST_CASE("the numbers quoted in the chapter text match the default run", "[chapter02]") {
-  std::ifstream readme(std::string(QKV_CHAPTER_DIR) + "/README.md");
-  REQUIRE(readme.good());
-  std::string text((std::istreambuf_iterator<char>(readme)), std::istreambuf_iterator<char>());
-  std::replace(text.begin(), text.end(), '\n', ' ');  // sentences span lines
-  const Matrix scores = matrix_from_json(run_json()["scores"]);
-  CHECK_THAT(text, qkv::testing::contains(
-                       fmt::format("$S_{{cat,mat}} = {:.2f}$ but $S_{{mat,cat}} = {:.2f}$",
-                                   scores(1, 5), scores(5, 1))));
+  const std::string text = unwrapped(chapter_readme());  // sentences span lines
+  const Matrix scores = matrix_from_json(chapter_json()["scores"]);
+  CHECK_THAT(text, contains(fmt::format("$S_{{cat,mat}} = {:.2f}$ but $S_{{mat,cat}} = {:.2f}$",
+                                        scores(1, 5), scores(5, 1))));
 }
 
-TEST_CASE("the same seed gives byte-identical output, another seed other numbers", "[chapter02]") {
-  const auto first = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "5"});
-  const auto second = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "5"});
-  const auto other = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "6"});
-  CHECK(first.out == second.out);
-  CHECK(first.out != other.out);
-  const auto text = run_process({QKV_CHAPTER_EXE, "--seed", "5"}, {"NO_COLOR=1"});
-  CHECK(text.out == run_process({QKV_CHAPTER_EXE, "--seed", "5"}, {"NO_COLOR=1"}).out);
+TEST_CASE("the largest sizes run together, and a fraction is not a size", "[chapter02]") {
+  CHECK(run_chapter({"--json", "--tokens", "64", "--dim", "512", "--head-dim", "512"}).exit_code ==
+        0);
+  check_rejected({"--head-dim", "2.5"}, "--head-dim 2.5 is not a whole number from 1 to 512");
 }
 
-TEST_CASE("bad flags print an error and the usage and exit 2", "[chapter02]") {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"--bogus"},
-                                               {"--tokens"},
-                                               {"--tokens", "0"},
-                                               {"--tokens", "65"},
-                                               {"--tokens", "abc"},
-                                               {"--dim", "0"},
-                                               {"--dim", "513"},
-                                               {"--dim", "-1"},
-                                               {"--head-dim", "0"},
-                                               {"--head-dim", "513"},
-                                               {"--head-dim", "2.5"},
-                                               {"--seed", "x"},
-                                               {"extra"}}) {
-    std::vector<std::string> argv{QKV_CHAPTER_EXE};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto result = run_process(argv);
-    INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
-    CHECK(result.exit_code == 2);
-    CHECK_THAT(result.err, qkv::testing::contains("error:"));
-    CHECK_THAT(result.err, qkv::testing::contains("--head-dim"));  // the usage follows
-    CHECK(result.out.empty());
-  }
-  const auto help = run_process({QKV_CHAPTER_EXE, "--help"});
-  CHECK(help.exit_code == 0);
-  CHECK_THAT(help.out, qkv::testing::contains("--tokens"));
-  // The largest sizes are allowed and run.
-  CHECK(run_process(
-            {QKV_CHAPTER_EXE, "--json", "--tokens", "64", "--dim", "512", "--head-dim", "512"})
-            .exit_code == 0);
+TEST_CASE("the svg flag writes the scores heatmap, labelled with the tokens", "[chapter02]") {
+  const auto figures = chapter_figures();
+  REQUIRE(names_of(figures) == std::vector<std::string>{"scores.svg"});
+  CHECK_THAT(figures.at("scores.svg"), contains("<svg"));
+  CHECK_THAT(figures.at("scores.svg"), contains(">mat</text>"));
 }
 
-TEST_CASE("the svg flag writes the scores heatmap", "[chapter02]") {
-  const auto dir = std::filesystem::temp_directory_path() / "qkv-test-ch02-svg";
-  std::filesystem::remove_all(dir);
-  const auto written = run_process({QKV_CHAPTER_EXE, "--svg", dir.string()});
-  CHECK(written.exit_code == 0);
-  REQUIRE(std::filesystem::exists(dir / "scores.svg"));
-  std::ifstream svg(dir / "scores.svg");
-  const std::string contents((std::istreambuf_iterator<char>(svg)),
-                             std::istreambuf_iterator<char>());
-  CHECK_THAT(contents, qkv::testing::contains("<svg"));
-  CHECK_THAT(contents, qkv::testing::contains(">mat</text>"));
-  std::filesystem::remove_all(dir);
-}
+}  // namespace qkv::testing

@@ -5,40 +5,17 @@
 
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 
 #include "qkv/attention.hpp"
-#include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
-#include "qkv/process.hpp"
+#include "qkv/chapter_test.hpp"
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 #include "qkv/softmax.hpp"
 
-using nlohmann::json;
-using qkv::Index;
-using qkv::Matrix;
-using qkv::Vector;
-using qkv::testing::check_matrix_close;
-using qkv::testing::matrix_from_json;
-using qkv::testing::run_process;
-using qkv::testing::vector_from_json;
-
+namespace qkv::testing {
 namespace {
-json run_json(const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args{QKV_CHAPTER_EXE, "--json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const auto result = run_process(args);
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  REQUIRE(result.err.empty());
-  return json::parse(result.out);
-}
 
 void check_consistent(const json& out, Index tokens, Index d_model, Index d_head,
                       double temperature) {
@@ -140,7 +117,7 @@ void check_consistent(const json& out, Index tokens, Index d_model, Index d_head
 }  // namespace
 
 TEST_CASE("the default run: every matrix follows from X and the weights", "[chapter03]") {
-  const json out = run_json();
+  const json out = chapter_json();
   for (const char* key :
        {"x", "w_q", "w_k", "w_v", "q", "k", "v", "scores", "weights", "output", "tokens"})
     CHECK(out.contains(key));
@@ -153,7 +130,7 @@ TEST_CASE("the default run: every matrix follows from X and the weights", "[chap
 }
 
 TEST_CASE("the chapter's X and weights are chapter 02's: the same seeded draws", "[chapter03]") {
-  const json out = run_json({"--seed", "3", "--dim", "5", "--head-dim", "2"});
+  const json out = chapter_json({"--seed", "3", "--dim", "5", "--head-dim", "2"});
   qkv::Random random(3);
   const Matrix table = qkv::random_normal(random, 5, 5);  // 5 distinct words
   const qkv::QkvWeights w = qkv::random_qkv_weights(random, 5, 2);
@@ -169,19 +146,19 @@ TEST_CASE("shapes follow the size flags, and --temperature reaches the compariso
            {3, 5, 2, 0.5}, {1, 1, 1, 2.0}, {9, 16, 3, 0.05}, {2, 3, 7, 20.0}, {12, 4, 4, 1.0}}) {
     INFO("T = " << tokens << ", d_model = " << d_model << ", d_head = " << d_head
                 << ", tau = " << temperature);
-    const json out = run_json({"--tokens", std::to_string(tokens), "--dim", std::to_string(d_model),
-                               "--head-dim", std::to_string(d_head), "--temperature",
-                               fmt::format("{}", temperature), "--seed", "9"});
+    const json out = chapter_json({"--tokens", std::to_string(tokens), "--dim",
+                                   std::to_string(d_model), "--head-dim", std::to_string(d_head),
+                                   "--temperature", fmt::format("{}", temperature), "--seed", "9"});
     check_consistent(out, tokens, d_model, d_head, temperature);
   }
   // One token attends only to itself: weight 1, output = its value.
-  const json one = run_json({"--tokens", "1"});
+  const json one = chapter_json({"--tokens", "1"});
   CHECK(matrix_from_json(one["weights"]) == Matrix::Ones(1, 1));
   CHECK(matrix_from_json(one["output"]) == matrix_from_json(one["v"]));
 }
 
 TEST_CASE("the overflow demonstration, by hand", "[chapter03]") {
-  const json out = run_json();
+  const json out = chapter_json();
   CHECK(vector_from_json(out["big_scores"]) == qkv::vector_of({1000, 999, 998}));
   CHECK(vector_from_json(out["tiny_scores"]) == qkv::vector_of({-1000, -1001, -1002}));
   // Naive: e^1000 is inf in float (inf / inf), e^-1000 is 0 (0 / 0): NaN, written as null.
@@ -211,12 +188,8 @@ TEST_CASE("the overflow demonstration, by hand", "[chapter03]") {
 }
 
 TEST_CASE("the narrated lesson prints the steps with the numbers of --json", "[chapter03]") {
-  const auto result = run_process({QKV_CHAPTER_EXE});
-  REQUIRE(result.exit_code == 0);
-  // Prose is wrapped at 92 columns: undo the wrapping so sentences can be searched.
-  std::string text = result.out;
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  const json out = run_json();
+  const std::string text = unwrapped(chapter_narration());
+  const json out = chapter_json();
   const Matrix weights = matrix_from_json(out["weights"]);
   const Matrix v = matrix_from_json(out["v"]);
   const Vector by_hand = vector_from_json(out["by_hand_output"]);
@@ -232,83 +205,42 @@ TEST_CASE("the narrated lesson prints the steps with the numbers of --json", "[c
            fmt::format("= o_cat = ({:7.3f}{:7.3f}{:7.3f}{:7.3f})", by_hand(0), by_hand(1),
                        by_hand(2), by_hand(3)),
            fmt::format("largest share, {:.0f}% of the weight", 100 * weights.row(1).maxCoeff())})
-    CHECK_THAT(text, qkv::testing::contains(expected));
-  CHECK(text.find("\x1b[") == std::string::npos);  // no ANSI escapes in a pipe
+    CHECK_THAT(text, contains(expected));
 }
 
 TEST_CASE("the numbers quoted in the chapter text match the default run", "[chapter03]") {
-  std::ifstream readme(std::string(QKV_CHAPTER_DIR) + "/README.md");
-  REQUIRE(readme.good());
-  std::string text((std::istreambuf_iterator<char>(readme)), std::istreambuf_iterator<char>());
-  std::replace(text.begin(), text.end(), '\n', ' ');  // sentences span lines
-  const json out = run_json();
+  const std::string text = unwrapped(chapter_readme());  // sentences span lines
+  const json out = chapter_json();
   const Matrix weights = matrix_from_json(out["weights"]);
   const Vector sweep_entropy = vector_from_json(out["sweep_entropy"]);
-  CHECK_THAT(text, qkv::testing::contains(fmt::format(
-                       "*cat* gives itself the largest weight, {:.2f}", weights(1, 1))));
-  CHECK_THAT(text, qkv::testing::contains(fmt::format(
+  CHECK_THAT(text,
+             contains(fmt::format("*cat* gives itself the largest weight, {:.2f}", weights(1, 1))));
+  CHECK_THAT(text, contains(fmt::format(
                        "from {:.2f} at $\\tau = 0.1$ to {:.2f} at $\\tau = 10$ ($\\ln 6 = {:.3f}$)",
                        sweep_entropy(0), sweep_entropy(4), std::log(6.0))));
   const Vector stable = vector_from_json(out["stable_big"]);
-  CHECK_THAT(text, qkv::testing::contains(
-                       fmt::format("{:.3f}, {:.3f}, {:.3f}.", stable(0), stable(1), stable(2))));
+  CHECK_THAT(text,
+             contains(fmt::format("{:.3f}, {:.3f}, {:.3f}.", stable(0), stable(1), stable(2))));
   CHECK(weights.col(0) == weights.col(4));  // "both *the* share equal weights"
 }
 
-TEST_CASE("the same seed gives byte-identical output, another seed other numbers", "[chapter03]") {
-  const auto first = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "5"});
-  const auto second = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "5"});
-  const auto other = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "6"});
-  CHECK(first.out == second.out);
-  CHECK(first.out != other.out);
-  const auto text = run_process({QKV_CHAPTER_EXE, "--seed", "5"}, {"NO_COLOR=1"});
-  CHECK(text.out == run_process({QKV_CHAPTER_EXE, "--seed", "5"}, {"NO_COLOR=1"}).out);
-}
-
-TEST_CASE("bad flags print an error and the usage and exit 2", "[chapter03]") {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"--bogus"},
-                                               {"--tokens", "0"},
-                                               {"--tokens", "65"},
-                                               {"--dim", "0"},
-                                               {"--dim", "513"},
-                                               {"--head-dim", "0"},
-                                               {"--head-dim", "513"},
-                                               {"--temperature", "0"},
-                                               {"--temperature", "-1"},
-                                               {"--temperature", "0.01"},
-                                               {"--temperature", "21"},
-                                               {"--temperature", "nan"},
-                                               {"--temperature", "inf"},
-                                               {"--temperature"},
-                                               {"--seed", "x"},
-                                               {"extra"}}) {
-    std::vector<std::string> argv{QKV_CHAPTER_EXE};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto result = run_process(argv);
-    INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
-    CHECK(result.exit_code == 2);
-    CHECK_THAT(result.err, qkv::testing::contains("error:"));
-    CHECK_THAT(result.err, qkv::testing::contains("--temperature"));  // the usage follows
-    CHECK(result.out.empty());
-  }
-  const auto help = run_process({QKV_CHAPTER_EXE, "--help"});
-  CHECK(help.exit_code == 0);
-  CHECK_THAT(help.out, qkv::testing::contains("--head-dim"));
-  CHECK(run_process(
-            {QKV_CHAPTER_EXE, "--json", "--tokens", "64", "--dim", "512", "--head-dim", "512"})
+TEST_CASE("the temperature lies from 0.05 to 20, and the largest sizes run together",
+          "[chapter03]") {
+  for (const char* temperature : {"0", "0.01", "0.0499", "20.5", "21"})
+    check_rejected({"--temperature", temperature},
+                   fmt::format("--temperature {} is out of range: give a number from 0.05 to 20",
+                               temperature));
+  CHECK(run_chapter({"--json", "--temperature", "0.05", "--tokens", "64", "--dim", "512",
+                     "--head-dim", "512"})
             .exit_code == 0);
+  CHECK(run_chapter({"--json", "--temperature", "20"}).exit_code == 0);
 }
 
 TEST_CASE("the svg flag writes the weights heatmap with token labels", "[chapter03]") {
-  const auto dir = std::filesystem::temp_directory_path() / "qkv-test-ch03-svg";
-  std::filesystem::remove_all(dir);
-  const auto written = run_process({QKV_CHAPTER_EXE, "--svg", dir.string()});
-  CHECK(written.exit_code == 0);
-  REQUIRE(std::filesystem::exists(dir / "weights.svg"));
-  std::ifstream svg(dir / "weights.svg");
-  const std::string contents((std::istreambuf_iterator<char>(svg)),
-                             std::istreambuf_iterator<char>());
-  CHECK_THAT(contents, qkv::testing::contains("<svg"));
-  CHECK_THAT(contents, qkv::testing::contains(">cat</text>"));
-  std::filesystem::remove_all(dir);
+  const auto figures = chapter_figures();
+  REQUIRE(names_of(figures) == std::vector<std::string>{"weights.svg"});
+  CHECK_THAT(figures.at("weights.svg"), contains("<svg"));
+  CHECK_THAT(figures.at("weights.svg"), contains(">cat</text>"));
 }
+
+}  // namespace qkv::testing

@@ -3,42 +3,18 @@
 // rebuilt from their definitions, and the chapter's claims are checked as invariants:
 // masked weights are exactly 0, rows sum to 1, causality, padding, fully masked rows.
 
-#include <nlohmann/json.hpp>
-
 #include <cmath>
-#include <filesystem>
-#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "qkv/attention.hpp"
-#include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
+#include "qkv/chapter_test.hpp"
 #include "qkv/masking.hpp"
-#include "qkv/process.hpp"
 #include "qkv/projection.hpp"
 
-using nlohmann::json;
-using qkv::Index;
-using qkv::Mask;
-using qkv::Matrix;
-using qkv::testing::check_matrix_close;
-using qkv::testing::matrix_from_json;
-using qkv::testing::run_process;
-using qkv::testing::vector_from_json;
-
+namespace qkv::testing {
 namespace {
-
-json run_json(const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args{QKV_CHAPTER_EXE, "--json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  const auto result = run_process(args);
-  INFO("04_masking --json " << (extra.empty() ? "" : extra.front()));
-  REQUIRE(result.exit_code == 0);
-  REQUIRE(result.err.empty());
-  return json::parse(result.out);
-}
 
 Mask mask_from_json(const json& rows) {
   const Matrix m = matrix_from_json(rows);
@@ -216,7 +192,7 @@ void check_run(const json& out, Index tokens, Index window, const std::string& c
 }  // namespace
 
 TEST_CASE("every printed matrix matches the library, default flags", "[chapter04]") {
-  const json out = run_json();
+  const json out = chapter_json();
   check_run(out, 6, 3, "causal");
   CHECK(out["tokens"].get<std::vector<std::string>>() ==
         std::vector<std::string>{"the", "cat", "sat", "on", "the", "mat"});
@@ -226,92 +202,50 @@ TEST_CASE("every printed matrix matches the library, default flags", "[chapter04
 }
 
 TEST_CASE("every printed matrix matches the library, other sizes and masks", "[chapter04]") {
-  check_run(run_json({"--mask", "window", "--window", "2", "--seed", "7"}), 6, 2, "window");
-  check_run(run_json({"--mask", "none", "--tokens", "9", "--dim", "5", "--head-dim", "3"}), 9, 3,
-            "none");
-  check_run(run_json({"--tokens", "4", "--window", "10", "--mask", "window"}), 4, 10, "window");
-  check_run(run_json({"--tokens", "2", "--dim", "1", "--head-dim", "1", "--window", "1"}), 2, 1,
+  check_run(chapter_json({"--mask", "window", "--window", "2", "--seed", "7"}), 6, 2, "window");
+  check_run(chapter_json({"--mask", "none", "--tokens", "9", "--dim", "5", "--head-dim", "3"}), 9,
+            3, "none");
+  check_run(chapter_json({"--tokens", "4", "--window", "10", "--mask", "window"}), 4, 10, "window");
+  check_run(chapter_json({"--tokens", "2", "--dim", "1", "--head-dim", "1", "--window", "1"}), 2, 1,
             "causal");
-  const json one = run_json({"--tokens", "1"});
+  const json one = chapter_json({"--tokens", "1"});
   check_run(one, 1, 3, "causal");
   CHECK(one["fully_masked_rows"].empty());  // T = 1: nothing to pad
 }
 
-TEST_CASE("the same seed gives byte-identical output, another seed another sample", "[chapter04]") {
-  const auto first = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "5"});
-  const auto second = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "5"});
-  const auto other = run_process({QKV_CHAPTER_EXE, "--json", "--seed", "6"});
-  CHECK(first.out == second.out);
-  CHECK(first.out != other.out);
-  const auto text = run_process({QKV_CHAPTER_EXE, "--seed", "5"}, {"NO_COLOR=1"});
-  CHECK(text.out == run_process({QKV_CHAPTER_EXE, "--seed", "5"}, {"NO_COLOR=1"}).out);
-}
-
 TEST_CASE("the narrated lesson prints every step without color into a pipe", "[chapter04]") {
-  const auto result = run_process({QKV_CHAPTER_EXE});
-  REQUIRE(result.exit_code == 0);
-  CHECK(result.err.empty());
-  CHECK_THAT(result.out,
-             qkv::testing::contains("Attention(Q, K, V) = softmax(Q K^T / sqrt(d_head) + M) V"));
-  CHECK_THAT(result.out, qkv::testing::contains("mask (6 x 6)"));
-  CHECK_THAT(result.out, qkv::testing::contains("weights with the causal mask (6 x 6)"));
-  CHECK_THAT(result.out, qkv::testing::contains("weights with a window of w = 3 (6 x 6)"));
-  CHECK_THAT(result.out,
-             qkv::testing::contains("weights of a padded batch of three sequences (18 x 6)"));
-  CHECK_THAT(result.out, qkv::testing::contains("Lengths 6, 4 and 2, padded to T = 6"));
-  CHECK_THAT(result.out, qkv::testing::contains("Replace token 3 (\"on\")"));
-  CHECK_THAT(result.out, qkv::testing::contains("every weight is 0 / 0 = NaN"));
-  CHECK_THAT(result.out, qkv::testing::contains("Largest |O - V| with w = 1: 0."));
-  CHECK_THAT(result.out, qkv::testing::contains("0.00e+00  0.00e+00  0.00e+00"));
-  CHECK(result.out.find("nan") == std::string::npos);  // no NaN is ever printed as a number
-  CHECK(result.out.find("\x1b[") == std::string::npos);
-  const auto wide = run_process({QKV_CHAPTER_EXE, "--window", "6"});
-  CHECK_THAT(wide.out, qkv::testing::contains("Here w = 6, at least T"));
+  const std::string text = chapter_narration();
+  CHECK_THAT(text, contains("Attention(Q, K, V) = softmax(Q K^T / sqrt(d_head) + M) V"));
+  CHECK_THAT(text, contains("mask (6 x 6)"));
+  CHECK_THAT(text, contains("weights with the causal mask (6 x 6)"));
+  CHECK_THAT(text, contains("weights with a window of w = 3 (6 x 6)"));
+  CHECK_THAT(text, contains("weights of a padded batch of three sequences (18 x 6)"));
+  CHECK_THAT(text, contains("Lengths 6, 4 and 2, padded to T = 6"));
+  CHECK_THAT(text, contains("Replace token 3 (\"on\")"));
+  CHECK_THAT(text, contains("every weight is 0 / 0 = NaN"));
+  CHECK_THAT(text, contains("Largest |O - V| with w = 1: 0."));
+  CHECK_THAT(text, contains("0.00e+00  0.00e+00  0.00e+00"));
+  CHECK(text.find("nan") == std::string::npos);  // no NaN is ever printed as a number
+  CHECK_THAT(chapter_narration({"--window", "6"}), contains("Here w = 6, at least T"));
 }
 
-TEST_CASE("bad flags print an error and the usage and exit 2", "[chapter04]") {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"--bogus"},
-                                               {"--tokens", "0"},
-                                               {"--tokens", "65"},
-                                               {"--tokens", "x"},
-                                               {"--dim", "0"},
-                                               {"--dim", "513"},
-                                               {"--head-dim", "0"},
-                                               {"--head-dim", "513"},
-                                               {"--window", "0"},
-                                               {"--window", "65"},
-                                               {"--mask", "padding"},
-                                               {"--mask"},
-                                               {"extra"}}) {
-    std::vector<std::string> argv{QKV_CHAPTER_EXE};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto result = run_process(argv);
-    INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
-    CHECK(result.exit_code == 2);
-    CHECK_THAT(result.err, qkv::testing::contains("error:"));
-    CHECK_THAT(result.err, qkv::testing::contains("--window"));  // the usage follows
-    CHECK(result.out.empty());
-  }
-  const auto help = run_process({QKV_CHAPTER_EXE, "--help"});
-  CHECK(help.exit_code == 0);
-  CHECK_THAT(help.out, qkv::testing::contains("--mask"));
+TEST_CASE("the mask is one of three, named in words", "[chapter04]") {
+  check_rejected({"--mask", "padding"},
+                 "--mask padding is not a choice: give causal, window or none");
+  const auto help = run_chapter({"--help"}).out;
+  CHECK_THAT(help, contains(" --mask NAME "));
+  CHECK_THAT(help, contains("(causal, window or none; default causal)\n"));
 }
 
-TEST_CASE("the svg flag writes the four heatmaps, and rejects an unwritable folder",
-          "[chapter04]") {
-  const auto dir = std::filesystem::temp_directory_path() / "qkv-test-ch04-svg";
-  std::filesystem::remove_all(dir);
-  const auto written = run_process({QKV_CHAPTER_EXE, "--svg", dir.string()});
-  CHECK(written.exit_code == 0);
-  for (const char* name :
-       {"weights_none.svg", "weights_causal.svg", "weights_window.svg", "weights_padding.svg"}) {
+TEST_CASE("the svg flag writes the four heatmaps", "[chapter04]") {
+  const auto figures = chapter_figures();
+  REQUIRE(names_of(figures) == std::vector<std::string>{"weights_causal.svg", "weights_none.svg",
+                                                        "weights_padding.svg",
+                                                        "weights_window.svg"});
+  for (const auto& [name, svg] : figures) {
     INFO(name);
-    CHECK(std::filesystem::exists(dir / name));
-    if (std::filesystem::exists(dir / name)) CHECK(std::filesystem::file_size(dir / name) > 500);
+    CHECK(svg.size() > 500);
   }
-  std::filesystem::remove_all(dir);
-
-  const auto result = run_process({QKV_CHAPTER_EXE, "--svg", "/proc/qkv-cannot-be-here"});
-  CHECK(result.exit_code == 2);
-  CHECK_THAT(result.err, qkv::testing::contains("--svg"));
 }
+
+}  // namespace qkv::testing

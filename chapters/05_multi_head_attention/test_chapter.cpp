@@ -4,44 +4,18 @@
 // flags, reproducibility and SVG figures are checked too.
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "qkv/catch.hpp"
-#include "qkv/golden.hpp"
+#include "qkv/chapter_test.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
-#include "qkv/process.hpp"
 
-using nlohmann::json;
-using qkv::Index;
-using qkv::Matrix;
-using qkv::testing::check_matrix_close;
-using qkv::testing::contains;
-using qkv::testing::matrix_from_json;
-using qkv::testing::run_process;
-
+namespace qkv::testing {
 namespace {
-
-std::vector<std::string> with_exe(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{QKV_CHAPTER_EXE};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
-
-json run_json(const std::vector<std::string>& flags) {
-  std::vector<std::string> args = flags;
-  args.emplace_back("--json");
-  const auto result = run_process(with_exe(args));
-  REQUIRE(result.exit_code == 0);
-  REQUIRE(result.err.empty());
-  return json::parse(result.out);
-}
 
 void check_shape(const Matrix& m, Index rows, Index cols, const std::string& what) {
   INFO(what << " is " << m.rows() << "x" << m.cols() << ", expected " << rows << "x" << cols);
@@ -73,7 +47,7 @@ TEST_CASE("every printed matrix is multi-head attention of the printed inputs", 
         Sizes{4, 8, 8, true}}) {
     INFO("--tokens " << s.tokens << " --dim " << s.d_model << " --heads " << s.heads
                      << (s.causal ? " --causal" : ""));
-    const json out = run_json(flags_of(s));
+    const json out = chapter_json(flags_of(s));
     const Index d_head = s.d_model / s.heads;
 
     // The inputs, shaped as the flags say.
@@ -150,9 +124,7 @@ TEST_CASE("every printed matrix is multi-head attention of the printed inputs", 
 
 TEST_CASE("the narrated lesson prints the shapes at every step and the parameter counts",
           "[chapter05]") {
-  const auto result = run_process(with_exe({"--tokens", "5", "--dim", "12", "--heads", "3"}));
-  REQUIRE(result.exit_code == 0);
-  const std::string& text = result.out;
+  const std::string text = chapter_narration({"--tokens", "5", "--dim", "12", "--heads", "3"});
   // T x d_model -> h x T x d_head -> T x d_model
   CHECK_THAT(text, contains("x (5 x 12)"));
   CHECK_THAT(text, contains("Q = X W_q              (5 x 12)"));
@@ -171,94 +143,41 @@ TEST_CASE("the narrated lesson prints the shapes at every step and the parameter
   CHECK_THAT(text, contains("= 3 * 144 + 144 = 576"));
   CHECK_THAT(text, contains("4 * 768^2 + 4 * 768 = 2,359,296 + 3,072 = 2,362,368"));
   CHECK_THAT(text, contains("max |separate heads, concatenated, times W_o - split-and-merge| = "));
-  CHECK(text.find("\x1b[") == std::string::npos);  // no ANSI escapes in a pipe
 
   // The printed differences are the recorded ones (printed with 3 significant digits).
-  const json out = run_json({"--tokens", "5", "--dim", "12", "--heads", "3"});
+  const json out = chapter_json({"--tokens", "5", "--dim", "12", "--heads", "3"});
   CHECK_THAT(text, contains(fmt::format("split-and-merge| = {:.3g}\n",
                                         out["separate_max_abs_difference"].get<double>())));
   CHECK_THAT(text, contains(fmt::format("sum_i O_i W_o^(i) - split-and-merge| = {:.3g}\n",
                                         out["summed_max_abs_difference"].get<double>())));
 
   // Matrices wider than 16 columns are recorded but not printed.
-  const auto wide = run_process(with_exe({"--dim", "32", "--heads", "4"}));
-  REQUIRE(wide.exit_code == 0);
-  CHECK_THAT(wide.out, contains("w_q (32 x 32): too wide to print; --json has it"));
-  CHECK_THAT(wide.out, contains("q_head0 (6 x 8)"));
+  const std::string wide = chapter_narration({"--dim", "32", "--heads", "4"});
+  CHECK_THAT(wide, contains("w_q (32 x 32): too wide to print; --json has it"));
+  CHECK_THAT(wide, contains("q_head0 (6 x 8)"));
 }
 
-TEST_CASE("the same seed gives byte-identical output, another seed other numbers", "[chapter05]") {
-  const std::vector<std::string> flags{"--seed", "7", "--heads", "4", "--causal", "--json"};
-  const auto first = run_process(with_exe(flags));
-  const auto second = run_process(with_exe(flags));
-  CHECK(first.exit_code == 0);
-  CHECK(first.out == second.out);
-  const auto other = run_process(with_exe({"--seed", "8", "--heads", "4", "--causal", "--json"}));
-  CHECK(first.out != other.out);
-  const auto text = run_process(with_exe({"--seed", "7"}), {"NO_COLOR=1"});
-  CHECK(text.out == run_process(with_exe({"--seed", "7"}), {"NO_COLOR=1"}).out);
-}
-
-TEST_CASE("bad flags, and heads that do not divide the dimension, exit 2 with the usage",
-          "[chapter05]") {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"--bogus"},
-                                               {"--tokens", "0"},
-                                               {"--tokens", "65"},
-                                               {"--tokens", "abc"},
-                                               {"--dim", "0"},
-                                               {"--dim", "513"},
-                                               {"--heads", "0"},
-                                               {"--heads", "65"},
-                                               {"--heads"},
-                                               {"--heads", "3"},
-                                               {"--dim", "10", "--heads", "4"},
-                                               {"--dim", "8", "--heads", "16"},
-                                               {"extra"}}) {
-    const auto result = run_process(with_exe(args));
-    INFO(args.front() << " " << (args.size() > 1 ? args[1] : ""));
-    CHECK(result.exit_code == 2);
-    CHECK_THAT(result.err, contains("error:"));
-    CHECK_THAT(result.err, contains("--heads"));  // the usage follows
-    CHECK(result.out.empty());
-  }
-  // The divisibility error names both flags and values on its one line.
-  const auto result = run_process(with_exe({"--heads", "3", "--dim", "8"}));
-  CHECK(result.exit_code == 2);
-  CHECK_THAT(result.err.substr(0, result.err.find('\n')),
-             contains("error: --heads 3 does not divide --dim 8"));
-  const auto too_many = run_process(with_exe({"--dim", "8", "--heads", "16"}));
-  CHECK_THAT(too_many.err, contains("--heads 16 does not divide --dim 8"));
-
-  // The range ends themselves are accepted.
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"--tokens", "1", "--dim", "1", "--heads", "1", "--json"},
-        {"--tokens", "64", "--dim", "64", "--heads", "64", "--json"}}) {
-    CHECK(run_process(with_exe(args)).exit_code == 0);
-  }
-  const auto help = run_process(with_exe({"--help"}));
+TEST_CASE("heads that do not divide the dimension exit 2, naming both flags", "[chapter05]") {
+  check_rejected({"--heads", "3"}, "error: --heads 3 does not divide --dim 8");  // the default 8
+  check_rejected({"--heads", "3", "--dim", "8"}, "error: --heads 3 does not divide --dim 8");
+  check_rejected({"--dim", "10", "--heads", "4"}, "--heads 4 does not divide --dim 10");
+  check_rejected({"--dim", "8", "--heads", "16"}, "--heads 16 does not divide --dim 8");
+  // The largest sizes together are accepted.
+  CHECK(run_chapter({"--tokens", "64", "--dim", "64", "--heads", "64", "--json"}).exit_code == 0);
+  const auto help = run_chapter({"--help"});
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, contains("--causal"));
   CHECK_THAT(help.out, contains("must divide --dim"));
 }
 
-TEST_CASE("the svg flag writes one heatmap per head", "[chapter05]") {
-  const auto dir = std::filesystem::temp_directory_path() / "qkv-test-ch05-svg";
-  std::filesystem::remove_all(dir);
-  const auto written = run_process(with_exe({"--heads", "4", "--svg", dir.string()}));
-  CHECK(written.exit_code == 0);
-  for (int i = 0; i < 4; ++i) {
-    const auto file = dir / ("weights_head" + std::to_string(i) + ".svg");
-    INFO(file.string());
-    REQUIRE(std::filesystem::exists(file));
-    CHECK(std::filesystem::file_size(file) > 0);
+TEST_CASE("the svg flag writes one heatmap per head, and nothing else", "[chapter05]") {
+  const auto figures = chapter_figures({"--heads", "4"});
+  CHECK(names_of(figures) == std::vector<std::string>{"weights_head0.svg", "weights_head1.svg",
+                                                      "weights_head2.svg", "weights_head3.svg"});
+  for (const auto& [name, svg] : figures) {
+    INFO(name);
+    CHECK_FALSE(svg.empty());
   }
-  std::size_t svg_files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir))
-    svg_files += entry.path().extension() == ".svg" ? 1 : 0;
-  CHECK(svg_files == 4);  // one per head, nothing else
-  std::filesystem::remove_all(dir);
-
-  const auto result = run_process(with_exe({"--svg", "/proc/qkv-cannot-be-here"}));
-  CHECK(result.exit_code == 2);
-  CHECK_THAT(result.err, contains("--svg"));
 }
+
+}  // namespace qkv::testing

@@ -351,10 +351,7 @@ namespace {
 // SVG and sets `width` to how far right it reaches.
 std::string svg_legend(const HeatScale& scale, int x, int y, int bar_width, int& width) {
   constexpr int bar_height = 14, char_width = 7;
-  std::string svg =
-      fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\" font-size=\"11\">scale</text>\n",
-                  x - 6, y + bar_height - 3);
-  std::string note;
+  std::string svg, note;
   if (scale.constant()) {
     const Rgb rgb = viridis_at(0.5);
     note = fmt::format("every value is {:.2f}, so every cell has the same color", scale.low);
@@ -382,6 +379,7 @@ std::string svg_legend(const HeatScale& scale, int x, int y, int bar_width, int&
                                                   : "middle",
                          labels[k]);
     x += bar_width + 8;
+    note = "color scale";
   }
   if (scale.non_finite) note += std::string(note.empty() ? "" : "; ") + "gray: nan or inf";
   if (!note.empty())
@@ -398,7 +396,7 @@ void write_svg_heatmap(const std::filesystem::path& path, std::string_view title
   require_labels(col_labels, m.cols(), "write_svg_heatmap", "column");
   const HeatScale scale = heat_scale(m, NAN, NAN);
   constexpr int cell = 44, title_height = 30, char_width = 8, legend_height = 44;
-  const int left = std::max(12 + char_width * static_cast<int>(widest(row_labels)), 48);
+  const int left = 12 + char_width * static_cast<int>(widest(row_labels));
   const int top = title_height + 12 + char_width * static_cast<int>(widest(col_labels));
   const int grid_bottom = top + cell * static_cast<int>(m.rows());
   int legend_right = 0;

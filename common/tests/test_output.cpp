@@ -1,6 +1,7 @@
 // Printing, heatmaps, SVG and JSON output: layout, labels, shape checks, and JSON that
 // parses back to the same numbers.
 
+#include <fmt/color.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -58,6 +59,78 @@ TEST_CASE("terminal_heatmap copes with a constant matrix and infinities", "[heat
   CHECK_THAT(qkv::terminal_heatmap(masked, {}, {}, false), contains("-inf"));
 }
 
+namespace {
+// The last line of `text` (a heatmap's legend), without its newline.
+std::string last_line(const std::string& text) {
+  const std::string body = text.substr(0, text.size() - 1);
+  return body.substr(body.rfind('\n') + 1);
+}
+
+// The escape code that sets a background color (fmt 9 writes "068;001;084", later ones may not).
+std::string background(std::uint8_t r, std::uint8_t g, std::uint8_t b) {
+  const std::string marked = fmt::format(fmt::bg(fmt::rgb(r, g, b)), "|");
+  return marked.substr(0, marked.find('|'));
+}
+
+// How many times `part` occurs in `text`.
+std::size_t count(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("terminal_heatmap says under the cells which shade stands for which value", "[heatmap]") {
+  const Matrix m = qkv::matrix_from_rows({{0, 1}, {0.5f, 0.25f}});
+  const std::string plain = qkv::terminal_heatmap(m, {"r0", "r1"}, {"c0", "c1"}, false);
+  CHECK(last_line(plain) ==
+        "  scale: 0.00   0.25░░ 0.50▒▒ 0.75▓▓ 1.00██ (each cell has the shade nearest its value)");
+  // From -2 to 6: the legend's values are the quarters of that range.
+  const std::string wide = qkv::terminal_heatmap(qkv::matrix_from_rows({{-2, 6}}), {}, {}, false);
+  CHECK(last_line(wide) ==
+        "  scale: -2.00   0.00░░ 2.00▒▒ 4.00▓▓ 6.00██ (each cell has the "
+        "shade nearest its value)");
+  // A range of 0.01: two decimals would print 0.16 0.16 0.17 0.17 0.17; it takes three.
+  CHECK_THAT(
+      last_line(qkv::terminal_heatmap(qkv::matrix_from_rows({{0.16f, 0.17f}}), {}, {}, false)),
+      contains("scale: 0.160   0.162░░ 0.165▒▒ 0.168▓▓ 0.170██"));
+  // In color: the five values on their colors, dark to bright.
+  const std::string colored = last_line(qkv::terminal_heatmap(m, {}, {}, true));
+  CHECK(count(colored, "\x1b[48;2;") == 5);
+  CHECK_THAT(colored, contains(background(68, 1, 84)));     // viridis at 0
+  CHECK_THAT(colored, contains(background(253, 231, 37)));  // viridis at 1
+  CHECK_THAT(colored, contains("(dark to bright)"));
+  // Off the scale: infinities and NaN, blank (gray in color).
+  Matrix masked = Matrix::Zero(2, 2);
+  masked(0, 0) = 1;
+  masked(0, 1) = -INFINITY;
+  CHECK_THAT(last_line(qkv::terminal_heatmap(masked, {}, {}, false)),
+             contains("value); blank: nan or inf"));
+  CHECK_THAT(last_line(qkv::terminal_heatmap(masked, {}, {}, true)),
+             contains("(dark to bright); gray: nan or inf"));
+}
+
+TEST_CASE("terminal_heatmap shades a constant matrix evenly, and equal numbers alike",
+          "[heatmap]") {
+  // Exactly constant: every cell the middle shade.
+  const std::string constant = qkv::terminal_heatmap(Matrix::Constant(2, 3, 3.0f), {}, {}, false);
+  CHECK(count(constant, "3.00▒▒") == 6);
+  CHECK(last_line(constant) == "  scale: every value is 3.00, so every cell has the same shade");
+  // 04_masking --dim 1: weights that differ in the 7th digit and all print 0.17 were shaded
+  // from blank to full; they are one shade now.
+  const Matrix almost = qkv::matrix_from_rows({{0.16666f, 0.16667f}, {0.16668f, 0.16672f}});
+  const std::string even = qkv::terminal_heatmap(almost, {}, {}, false);
+  CHECK(count(even, "0.17▒▒") == 4);
+  CHECK(last_line(even) == "  scale: every value is 0.17, so every cell has the same shade");
+  const std::string even_color = qkv::terminal_heatmap(almost, {}, {}, true);
+  CHECK(count(even_color, background(33, 144, 141)) == 4);  // all viridis at 1/2
+  // On a scale from 0 to 0.8, 0.098 and 0.102 both print 0.10: both get its shade (it was
+  // blank for one and light for the other, across the boundary at 0.1).
+  const std::string same =
+      qkv::terminal_heatmap(qkv::matrix_from_rows({{0, 0.098f}, {0.102f, 0.8f}}), {}, {}, false);
+  CHECK(count(same, "0.10░░") == 2);
+}
+
 TEST_CASE("bar_chart draws bars proportional to the values", "[heatmap]") {
   const std::string chart = qkv::bar_chart(qkv::vector_of({1, 4}), {"a", "b"}, false, 8);
   CHECK(chart ==
@@ -87,11 +160,31 @@ TEST_CASE("write_svg_heatmap writes a complete SVG with every value and label", 
   CHECK_THAT(svg, contains("k&amp;1"));
   CHECK_THAT(svg, contains(">0.10<"));
   CHECK_THAT(svg, contains(">0.90<"));
+  // The scale under the cells: a viridis bar labelled at 0, 1/4, .., 1 of 0.10 to 0.90.
+  CHECK_THAT(svg, contains("<linearGradient id=\"scale\">"));
+  CHECK_THAT(svg, contains("fill=\"url(#scale)\""));
+  for (const char* label : {">0.30</text>", ">0.50</text>", ">0.70</text>", ">color scale</text>"})
+    CHECK_THAT(svg, contains(label));
   // Only the figure is left in the folder: no temporary file.
   CHECK(std::distance(std::filesystem::directory_iterator(dir), {}) == 1);
   CHECK_THROWS_AS(
       qkv::write_svg_heatmap(dir / "missing" / "x.svg", "t", Matrix::Zero(1, 1), {}, {}),
       qkv::Error);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("write_svg_heatmap colors a constant matrix evenly and says so", "[heatmap]") {
+  const auto dir = std::filesystem::temp_directory_path() / "qkv-test-svg-constant";
+  std::filesystem::create_directories(dir);
+  const auto path = dir / "constant.svg";
+  qkv::write_svg_heatmap(path, "uniform", qkv::matrix_from_rows({{0.16666f, 0.16672f}}), {}, {});
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string svg = text.str();
+  CHECK(count(svg, "fill=\"#21908d\"") == 3);  // both cells and the swatch: viridis at 1/2
+  CHECK_THAT(svg, contains(">every value is 0.17, so every cell has the same color</text>"));
+  CHECK(svg.find("linearGradient") == std::string::npos);
   std::filesystem::remove_all(dir);
 }
 

@@ -68,7 +68,9 @@ std::string quoted(const std::vector<std::string>& args) {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-// A flag that takes a value, as --help lists it: "  --tokens INT:INT in [1 - 64]=5".
+// A flag that takes a value, as --help lists it: a chapter (qkv::Cli) writes
+// "  --tokens N  number of tokens (1 to 64, default 6)" (N a whole number, X any number, NAME
+// one of "(a, b or c; default a)"), the learner command (CLI11) "  --tokens INT:INT in [1 - 64]=5".
 struct Flag {
   std::string name;
   std::string type;  ///< INT, FLOAT, UINT, TEXT, DIR, ...
@@ -77,9 +79,15 @@ struct Flag {
 };
 
 std::vector<Flag> flags_with_values(const std::string& help) {
-  static const std::regex option(R"(^\s+(?:-\w,)?(--[\w-]+) ([A-Z]+)(:.*?)?(=\S+)?(?:\s{2,}.*)?$)");
+  static const std::regex option(
+      R"(^\s+(?:-\w,)?(--[\w-]+) ([A-Z]+)(:.*?)?(=\S+)?(?:\s{2,}(.*))?$)");
   static const std::regex range(R"(in \[(-?[\d.e+-]+) - (-?[\d.e+-]+)\])");
   static const std::regex choice(R"(^:\{([^}]*)\})");
+  static const std::regex words_range(R"(\((-?[\d.e+-]+) to (-?[\d.e+-]+), default [^)]*\)$)");
+  static const std::regex words_minimum(R"(\((-?[\d.e+-]+) or more, default [^)]*\)$)");
+  static const std::regex words_choice(R"(\(([\w-]+(?:, [\w-]+)*) or ([\w-]+); default [^)]*\)$)");
+  static const std::map<std::string, std::string> words_type{
+      {"N", "INT"}, {"X", "FLOAT"}, {"NAME", "TEXT"}};
   std::vector<Flag> flags;
   std::istringstream lines(help);
   for (std::string line; std::getline(lines, line);) {
@@ -87,8 +95,22 @@ std::vector<Flag> flags_with_values(const std::string& help) {
     if (!std::regex_match(line, m, option)) continue;
     Flag flag{m[1], m[2], {}, {}, {}};
     const std::string detail = m[3];
+    const std::string description = m[5];
     std::smatch r;
-    if (std::regex_search(detail, r, range)) {
+    if (const auto type = words_type.find(flag.type); type != words_type.end()) {
+      flag.type = type->second;
+      if (std::regex_search(description, r, words_range)) {
+        flag.min = std::stod(r[1]);
+        flag.max = std::stod(r[2]);
+      } else if (std::regex_search(description, r, words_minimum)) {
+        flag.min = std::stod(r[1]);
+      } else if (std::regex_search(description, r, words_choice)) {
+        std::istringstream items(r[1].str());
+        for (std::string item; std::getline(items, item, ',');)
+          flag.choices.push_back(item.substr(item.find_first_not_of(' ')));
+        flag.choices.push_back(r[2]);
+      }
+    } else if (std::regex_search(detail, r, range)) {
       flag.min = std::stod(r[1]);
       flag.max = std::stod(r[2]);
     } else if (std::regex_search(detail, r, choice)) {
@@ -131,6 +153,8 @@ std::vector<BadInput> bad_inputs(const std::vector<Flag>& flags) {
         for (double absurd : {0.0, -3.0, 100'000'000.0})
           if (absurd < *flag.min - 1 || absurd > *flag.max + 1)  // not tried above
             cases.push_back({{f, integer_text(absurd)}, f});
+      } else if (flag.min) {  // "0 or more"
+        cases.push_back({{f, integer_text(*flag.min - 1)}, f});
       } else if (flag.type == "UINT") {
         cases.push_back({{f, "-1"}, f});
       }
@@ -343,6 +367,9 @@ TEST_CASE("a chapter prints the same bytes for the same seed, and --json is JSON
   INFO(program.name << " --json: differs between two runs with the same seed, "
                     << first_difference(json.out, json_again.out));
   CHECK(json.out == json_again.out);
+  const Run other_seed = run_ok(program, {"--json", "--seed", "12346"});
+  INFO(program.name << " --json: the same with another seed: is --seed used?");
+  CHECK(other_seed.out != json.out);
   nlohmann::json parsed;
   REQUIRE_NOTHROW(parsed = nlohmann::json::parse(json.out));
   CHECK(parsed.is_object());
