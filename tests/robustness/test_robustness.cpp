@@ -26,6 +26,7 @@
 
 #include "qkv/catch.hpp"
 #include "qkv/subprocess.hpp"
+#include "qkv/terminal.hpp"
 
 namespace fs = std::filesystem;
 using qkv::testing::contains;
@@ -89,8 +90,9 @@ std::vector<Flag> flags_with_values(const std::string& help) {
     const std::string detail = m[3];
     std::smatch r;
     if (std::regex_search(detail, r, range)) {
-      flag.min = std::stod(r[1]);
-      flag.max = std::stod(r[2]);
+      flag.min = qkv::parse_number(r[1].str());
+      flag.max = qkv::parse_number(r[2].str());
+      if (!flag.min || !flag.max) FAIL("--help shows a range that is not two numbers: " << line);
     } else if (std::regex_search(detail, r, choice)) {
       std::istringstream items(r[1].str());
       for (std::string item; std::getline(items, item, ',');) flag.choices.push_back(item);
