@@ -210,7 +210,7 @@ Child::Child(const std::vector<std::string>& args, const Options& options, Input
   start_ = now_seconds();
   hard_deadline_ = options.timeout_seconds > 0 ? start_ + options.timeout_seconds
                                                : std::numeric_limits<double>::infinity();
-  own_group_ = options.timeout_seconds > 0;
+  own_group_ = options.timeout_seconds > 0 && !options.keep_terminal_group;
   const std::string shown = args.empty() ? std::string("(nothing)") : args.front();
   auto fail = [&](const std::string& why) {
     result_.start_error = "cannot run " + shown + ": " + why;

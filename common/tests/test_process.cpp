@@ -159,7 +159,8 @@ TEST_CASE("at its time limit the child's whole process group is killed", "[proce
   CHECK_FALSE(alive(grandchild));
 }
 
-TEST_CASE("a child has its own process group only when it has a time limit", "[process]") {
+TEST_CASE("a child has its own process group only with a time limit, unless told not to",
+          "[process]") {
   auto ids = [](const sp::Result& run) {
     std::istringstream in(run.out);
     pid_t pid = 0, group = 0;
@@ -171,6 +172,16 @@ TEST_CASE("a child has its own process group only when it has a time limit", "[p
   const auto [limited_pid, limited_group] = ids(sp::run({probe, "group"}, time_limit(60)));
   CHECK(limited_group == limited_pid);
   (void)pid;
+  // An interactive tool's child keeps the terminal's group, and its time limit still works.
+  auto interactive = time_limit(0.5);
+  interactive.keep_terminal_group = true;
+  const auto [kept_pid, kept_group] = ids(sp::run({probe, "group"}, interactive));
+  CHECK(kept_group == getpgrp());
+  (void)kept_pid;
+  const auto hung = sp::run({probe, "sleep", "30"}, interactive);
+  CHECK(hung.timed_out);
+  CHECK(hung.signal == SIGKILL);
+  CHECK(hung.seconds < 5);
 }
 
 TEST_CASE("a program that cannot be started is told apart from one that fails", "[process]") {
