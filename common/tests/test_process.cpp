@@ -332,3 +332,21 @@ TEST_CASE("signals arriving while it waits (EINTR) lose no output", "[process]")
   CHECK(bulk.out == stream_text('o', 100'000));
   CHECK(bulk.err == stream_text('e', 100'000));
 }
+
+TEST_CASE("a caller with stdin, stdout or stderr closed still gets the child's output",
+          "[process]") {
+  // Then the runner's own pipes and /dev/null land on descriptors 0-2, where the child's
+  // stdio goes: they must be moved out of the way first.
+  const int saved_in = dup(STDIN_FILENO), saved_out = dup(STDOUT_FILENO);
+  close(STDIN_FILENO);
+  close(STDOUT_FILENO);
+  const auto run = sp::run({probe, "order", "4"});
+  const auto separate = sp::run({probe, "stdin"});
+  dup2(saved_in, STDIN_FILENO);
+  dup2(saved_out, STDOUT_FILENO);
+  close(saved_in);
+  close(saved_out);
+  CHECK(run.out == "1 out\n3 out\n");
+  CHECK(run.err == "2 err\n4 err\n");
+  CHECK(separate.err == "stdin is /dev/null\nend of stdin\n");
+}
