@@ -58,16 +58,19 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
-/// A close-on-exec pipe whose ends are not 0, 1 or 2: when the caller runs with one of those
-/// closed, a pipe end could land there and be overwritten by the child's dup2 of another.
+/// `fd` moved above 0, 1 and 2 (close-on-exec): when the caller runs with one of those closed,
+/// a new descriptor lands there and the child's dup2 of another onto it would overwrite it.
+int above_stdio(int fd) {
+  if (fd < 0 || fd > STDERR_FILENO) return fd;
+  const int moved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  close(fd);
+  return moved;
+}
+
+/// A close-on-exec pipe, both ends above stdio.
 bool make_pipe(std::array<int, 2>& ends) {
   if (pipe2(ends.data(), O_CLOEXEC) != 0) return false;
-  for (int& end : ends) {
-    if (end > STDERR_FILENO) continue;
-    const int moved = fcntl(end, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-    close(end);
-    end = moved;
-  }
+  for (int& end : ends) end = above_stdio(end);
   if (ends[0] >= 0 && ends[1] >= 0) return true;
   close_fd(ends[0]);
   close_fd(ends[1]);
@@ -210,7 +213,7 @@ Child::Child(const std::vector<std::string>& args, const Options& options, Input
   start_ = now_seconds();
   hard_deadline_ = options.timeout_seconds > 0 ? start_ + options.timeout_seconds
                                                : std::numeric_limits<double>::infinity();
-  own_group_ = options.timeout_seconds > 0;
+  own_group_ = options.timeout_seconds > 0 && !options.keep_terminal_group;
   const std::string shown = args.empty() ? std::string("(nothing)") : args.front();
   auto fail = [&](const std::string& why) {
     result_.start_error = "cannot run " + shown + ": " + why;
@@ -248,10 +251,10 @@ Child::Child(const std::vector<std::string>& args, const Options& options, Input
   bool ready = make_pipe(out) && make_pipe(report);
   if (ready && input == Input::pipe) ready = make_pipe(in);
   if (ready && input == Input::null)
-    ready = (null_in = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;
+    ready = (null_in = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC))) >= 0;
   if (ready && options.capture == Capture::separate) ready = make_pipe(err);
   if (ready && options.capture == Capture::stdout_only)
-    ready = (null_out = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0;
+    ready = (null_out = above_stdio(open("/dev/null", O_WRONLY | O_CLOEXEC))) >= 0;
   if (!ready) {
     const int saved = errno;
     close_all();

@@ -159,7 +159,8 @@ TEST_CASE("at its time limit the child's whole process group is killed", "[proce
   CHECK_FALSE(alive(grandchild));
 }
 
-TEST_CASE("a child has its own process group only when it has a time limit", "[process]") {
+TEST_CASE("a child has its own process group only with a time limit, unless told not to",
+          "[process]") {
   auto ids = [](const sp::Result& run) {
     std::istringstream in(run.out);
     pid_t pid = 0, group = 0;
@@ -171,6 +172,16 @@ TEST_CASE("a child has its own process group only when it has a time limit", "[p
   const auto [limited_pid, limited_group] = ids(sp::run({probe, "group"}, time_limit(60)));
   CHECK(limited_group == limited_pid);
   (void)pid;
+  // An interactive tool's child keeps the terminal's group, and its time limit still works.
+  auto interactive = time_limit(0.5);
+  interactive.keep_terminal_group = true;
+  const auto [kept_pid, kept_group] = ids(sp::run({probe, "group"}, interactive));
+  CHECK(kept_group == getpgrp());
+  (void)kept_pid;
+  const auto hung = sp::run({probe, "sleep", "30"}, interactive);
+  CHECK(hung.timed_out);
+  CHECK(hung.signal == SIGKILL);
+  CHECK(hung.seconds < 5);
 }
 
 TEST_CASE("a program that cannot be started is told apart from one that fails", "[process]") {
@@ -320,4 +331,22 @@ TEST_CASE("signals arriving while it waits (EINTR) lose no output", "[process]")
   CHECK(bulk.exit_code == 0);
   CHECK(bulk.out == stream_text('o', 100'000));
   CHECK(bulk.err == stream_text('e', 100'000));
+}
+
+TEST_CASE("a caller with stdin, stdout or stderr closed still gets the child's output",
+          "[process]") {
+  // Then the runner's own pipes and /dev/null land on descriptors 0-2, where the child's
+  // stdio goes: they must be moved out of the way first.
+  const int saved_in = dup(STDIN_FILENO), saved_out = dup(STDOUT_FILENO);
+  close(STDIN_FILENO);
+  close(STDOUT_FILENO);
+  const auto run = sp::run({probe, "order", "4"});
+  const auto separate = sp::run({probe, "stdin"});
+  dup2(saved_in, STDIN_FILENO);
+  dup2(saved_out, STDOUT_FILENO);
+  close(saved_in);
+  close(saved_out);
+  CHECK(run.out == "1 out\n3 out\n");
+  CHECK(run.err == "2 err\n4 err\n");
+  CHECK(separate.err == "stdin is /dev/null\nend of stdin\n");
 }

@@ -215,11 +215,12 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       // no matrices at all
       "build_vocabulary", "matrix_from_rows", "vector_of", "require_shapes", "require",
       "report_error", "stdout_supports_color", "write_file_atomically", "json_number",
-      "json_string",
+      "json_string", "color_mode", "color_mode_for", "display_columns", "wrap_words",
+      "parse_integer", "parse_unsigned", "parse_number", "parse_as", "run", "now_seconds",
       // classes and structs without shaped arguments, or plain data
       "Error", "ShapeError", "ValueError", "NotDone", "Cli", "CommonOptions", "JsonObject",
       "Random", "Spread", "QkvWeights", "Qkv", "Vocabulary", "AttentionResultT", "MultiHeadWeights",
-      "MultiHeadResult"};
+      "MultiHeadResult", "Child", "Limits", "Options", "Result"};
 
   const std::filesystem::path headers =
       std::filesystem::path(QKV_TEST_DATA_DIR) / "../../include/qkv";

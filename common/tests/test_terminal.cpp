@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -318,4 +319,29 @@ TEST_CASE("parse_number reads the whole text as a finite number", "[terminal]") 
     CHECK_FALSE(qkv::parse_number(text, &why).has_value());
     CHECK(why == ParseError::out_of_range);
   }
+}
+
+TEST_CASE("parse_as picks the parser by type and never truncates", "[terminal]") {
+  using qkv::ParseError;
+  CHECK(qkv::parse_as<int>("-5").value_or(0) == -5);
+  CHECK(qkv::parse_as<int>("2147483647").value_or(0) == 2147483647);
+  CHECK(qkv::parse_as<std::uint8_t>("255").value_or(0) == 255);
+  CHECK(qkv::parse_as<long>("-9223372036854775808").value_or(0) ==
+        std::numeric_limits<long>::min());
+  CHECK(qkv::parse_as<double>("0.25").value_or(0) == 0.25);
+  for (const char* text : {"2147483648", "-2147483649", "99999999999"}) {
+    INFO(text);
+    auto why = ParseError::not_a_number;
+    CHECK_FALSE(qkv::parse_as<int>(text, &why).has_value());
+    CHECK(why == ParseError::out_of_range);
+  }
+  auto why = ParseError::not_a_number;
+  CHECK_FALSE(qkv::parse_as<std::uint8_t>("256", &why).has_value());
+  CHECK(why == ParseError::out_of_range);
+  CHECK_FALSE(qkv::parse_as<unsigned>("-1", &why).has_value());
+  CHECK(why == ParseError::out_of_range);
+  CHECK_FALSE(qkv::parse_as<int>("1.5", &why).has_value());
+  CHECK(why == ParseError::not_a_number);
+  CHECK_FALSE(qkv::parse_as<double>("1e999", &why).has_value());
+  CHECK(why == ParseError::out_of_range);
 }

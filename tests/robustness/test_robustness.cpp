@@ -26,6 +26,7 @@
 
 #include "qkv/catch.hpp"
 #include "qkv/subprocess.hpp"
+#include "qkv/terminal.hpp"
 
 namespace fs = std::filesystem;
 using qkv::testing::contains;
@@ -100,10 +101,12 @@ std::vector<Flag> flags_with_values(const std::string& help) {
     if (const auto type = words_type.find(flag.type); type != words_type.end()) {
       flag.type = type->second;
       if (std::regex_search(description, r, words_range)) {
-        flag.min = std::stod(r[1]);
-        flag.max = std::stod(r[2]);
+        flag.min = qkv::parse_number(r[1].str());
+        flag.max = qkv::parse_number(r[2].str());
+        if (!flag.min || !flag.max) FAIL("--help shows a range that is not two numbers: " << line);
       } else if (std::regex_search(description, r, words_minimum)) {
-        flag.min = std::stod(r[1]);
+        flag.min = qkv::parse_number(r[1].str());
+        if (!flag.min) FAIL("--help shows a minimum that is not a number: " << line);
       } else if (std::regex_search(description, r, words_choice)) {
         std::istringstream items(r[1].str());
         for (std::string item; std::getline(items, item, ',');)
@@ -111,8 +114,9 @@ std::vector<Flag> flags_with_values(const std::string& help) {
         flag.choices.push_back(r[2]);
       }
     } else if (std::regex_search(detail, r, range)) {
-      flag.min = std::stod(r[1]);
-      flag.max = std::stod(r[2]);
+      flag.min = qkv::parse_number(r[1].str());
+      flag.max = qkv::parse_number(r[2].str());
+      if (!flag.min || !flag.max) FAIL("--help shows a range that is not two numbers: " << line);
     } else if (std::regex_search(detail, r, choice)) {
       std::istringstream items(r[1].str());
       for (std::string item; std::getline(items, item, ',');) flag.choices.push_back(item);

@@ -12,6 +12,9 @@ ProcessResult run_process(const std::vector<std::string>& args, const RunOptions
   subprocess::Options run_options;
   run_options.env = options.env;
   run_options.timeout_seconds = options.timeout_seconds;
+  // qkv-learn is interactive: Ctrl-C must reach the build and the test it runs (watch stops
+  // on it and waits for them), so they stay in its process group.
+  run_options.keep_terminal_group = true;
   run_options.capture =
       options.discard_stderr ? subprocess::Capture::stdout_only : subprocess::Capture::merged;
   auto run = subprocess::run(args, run_options);

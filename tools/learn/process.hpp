@@ -24,8 +24,8 @@ struct RunOptions {
 };
 
 /// Runs `args[0]` (searched in PATH when it has no '/') with `args[1..]`, no shell, stdin
-/// from /dev/null, and waits for it. With a time limit it runs in a process group of its
-/// own, all of which is killed at the limit.
+/// from /dev/null, and waits for it. It stays in qkv-learn's process group, so the
+/// terminal's Ctrl-C reaches it too.
 ProcessResult run_process(const std::vector<std::string>& args, const RunOptions& options = {});
 
 /// Seconds since some fixed point (a monotonic clock).

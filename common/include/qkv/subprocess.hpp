@@ -13,8 +13,8 @@
 /// Process groups: a child with a time limit runs in a process group of its own, so that the
 /// kill at the limit also reaches what it started (ninja's compilers, for example); it is also
 /// killed if the thread that started it dies (Linux), because it no longer receives the
-/// terminal's Ctrl-C. A child without a limit stays in the caller's group, so Ctrl-C stops
-/// both, as a user expects of a build.
+/// terminal's Ctrl-C. A child without a limit, or with Options::keep_terminal_group, stays in
+/// the caller's group, so Ctrl-C stops both, as a user of an interactive tool expects.
 ///
 /// Its header is not qkv/process.hpp because common/testing/qkv/process.hpp, the tests' older
 /// interface to it, already has that name on the tests' include path.
@@ -50,6 +50,10 @@ struct Options {
   /// gets SIGKILL and Result::timed_out is set.
   double timeout_seconds = 0;
   Limits limits;
+  /// Stay in the caller's process group even with a time limit, so that the terminal's
+  /// Ctrl-C reaches the child too (qkv-learn's children). The kill at the limit then reaches
+  /// only the child itself, not what it started.
+  bool keep_terminal_group = false;
 };
 
 struct Result {

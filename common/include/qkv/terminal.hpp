@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace qkv {
@@ -66,5 +68,30 @@ std::optional<unsigned long long> parse_unsigned(std::string_view text, ParseErr
 /// "nan", "inf", "0x1p3", "1,5", " 1" or "1 ". Out of range when its magnitude overflows a
 /// double ("1e999") or underflows to zero from a non-zero value ("1e-999").
 std::optional<double> parse_number(std::string_view text, ParseError* why = nullptr);
+
+/// The parser for type T: parse_number() for double, parse_unsigned() for an unsigned integer
+/// type, parse_integer() for a signed one. A value outside T's range is out_of_range, never
+/// truncated ("300" for std::uint8_t, "2147483648" for int).
+template <typename T>
+std::optional<T> parse_as(std::string_view text, ParseError* why = nullptr) {
+  static_assert(std::is_same_v<T, double> || (std::is_integral_v<T> && !std::is_same_v<T, bool>),
+                "parse_as reads double or an integer type");
+  if constexpr (std::is_same_v<T, double>) {
+    return parse_number(text, why);
+  } else {
+    const auto narrow = [why](const auto& value) -> std::optional<T> {
+      if (!value) return std::nullopt;
+      if (!std::in_range<T>(*value)) {
+        if (why != nullptr) *why = ParseError::out_of_range;
+        return std::nullopt;
+      }
+      return static_cast<T>(*value);
+    };
+    if constexpr (std::is_unsigned_v<T>)
+      return narrow(parse_unsigned(text, why));
+    else
+      return narrow(parse_integer(text, why));
+  }
+}
 
 }  // namespace qkv
