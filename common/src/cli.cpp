@@ -7,17 +7,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <limits>
-#include <system_error>
 #include <type_traits>
 
 #include "qkv/cli.hpp"
 #include "qkv/heatmap.hpp"
+#include "qkv/terminal.hpp"
 
 namespace qkv {
 
@@ -60,25 +59,19 @@ std::string shown(std::string_view text) {
   return std::string(text);
 }
 
-// Reads all of `text` as a T (a whole number, or a finite real one): no "0x10", "1e3" for
-// integers, no "1,5", no trailing junk. "-1" for an unsigned T reads as out of range, not as
-// a huge number. Returns the problem in words, or "" when `value` is set.
+// Reads all of `text` as a T with the tree's one number parser (qkv/terminal.hpp): a whole
+// number, or a finite real one; no "0x10", "1e3" for integers, no trailing junk; "-1" for an
+// unsigned T is out of range, not a huge number. Returns the problem in words, or "" when
+// `value` is set.
 template <typename T>
 std::string read_number(const std::string& flag, const std::string& text, T min, T max,
                         const std::string& wanted, T& value) {
-  const char* end = text.data() + text.size();
-  T parsed{};
-  auto [stop, error] = std::from_chars(text.data(), end, parsed);
-  const bool negative_digits = std::is_unsigned_v<T> && text.size() > 1 && text.front() == '-' &&
-                               text.find_first_not_of("0123456789", 1) == std::string::npos;
-  const bool whole = error == std::errc{} && stop == end;
-  if (whole && std::isnan(static_cast<double>(parsed)))
-    return fmt::format("{} {} is not {}", flag, shown(text), wanted);
-  if (error == std::errc::result_out_of_range || negative_digits ||
-      (whole && (!std::isfinite(static_cast<double>(parsed)) || parsed < min || parsed > max)))
+  auto why = ParseError::not_a_number;
+  const std::optional<T> parsed = parse_as<T>(text, &why);
+  if (parsed ? (*parsed < min || *parsed > max) : why == ParseError::out_of_range)
     return fmt::format("{} {} is out of range: give {}", flag, shown(text), wanted);
-  if (!whole) return fmt::format("{} {} is not {}", flag, shown(text), wanted);
-  value = parsed;
+  if (!parsed) return fmt::format("{} {} is not {}", flag, shown(text), wanted);
+  value = *parsed;
   return {};
 }
 

@@ -2,9 +2,10 @@
 
 #include "learn.hpp"
 
+#include "qkv/terminal.hpp"
+
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <csignal>
 #include <fstream>
 #include <pugixml.hpp>
@@ -40,11 +41,9 @@ bool starts_with(std::string_view text, std::string_view prefix) {
 bool contains(std::string_view text, std::string_view part) {
   return text.find(part) != std::string_view::npos;
 }
-int to_int(std::string_view text) {
-  int value = 0;
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
+// A count or line number in a report; 0 when it is not one (the report is then judged by
+// what else it says).
+int to_int(std::string_view text) { return qkv::parse_as<int>(text).value_or(0); }
 }  // namespace
 
 // ---------------------------------------------------------------------------------------

@@ -19,16 +19,17 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <type_traits>
 
 #include "commands.hpp"
 #include "learn.hpp"
+#include "qkv/terminal.hpp"
 #ifdef QKV_LEARN_HAVE_QUIZ
 #include "quiz.hpp"
 #endif
@@ -47,12 +48,12 @@ CLI::Validator strict_number(T min, T max) {
   const std::string range = bounds.str();
   return CLI::Validator(
       [min, max, range](std::string& text) -> std::string {
-        T value{};
-        const char* end = text.data() + text.size();
-        const auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (error != std::errc{} || stop != end || !std::isfinite(static_cast<double>(value)))
+        auto why = qkv::ParseError::not_a_number;
+        const std::optional<T> value = qkv::parse_as<T>(text, &why);
+        if (value ? (*value < min || *value > max) : why == qkv::ParseError::out_of_range)
+          return text + " is out of range: it must lie in " + range;
+        if (!value)
           return "'" + text + "' is not " + (std::is_integral_v<T> ? "a whole number" : "a number");
-        if (value < min || value > max) return text + " is out of range: it must lie in " + range;
         return {};
       },
       std::is_integral_v<T> ? "INT in " + range : "FLOAT in " + range);

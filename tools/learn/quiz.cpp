@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "learn.hpp"
+#include "qkv/terminal.hpp"
 
 namespace qkv::learn {
 namespace {
@@ -382,12 +383,7 @@ std::vector<Piece> inline_pieces(std::string_view text) {
   return pieces;
 }
 
-std::size_t display_width(std::string_view text) {
-  // UTF-8: count the bytes that start a character.
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
+std::size_t display_width(std::string_view text) { return qkv::display_columns(text); }
 
 std::vector<Word> words_of(std::string_view text) {
   std::vector<Word> words(1);
@@ -420,7 +416,8 @@ std::string plain(std::string_view text) {
 }
 
 // The paragraph wrapped to text_width: the first line after `first`, the others after
-// `indent`. (Contract C's qkv::wrap_words replaces this loop once it lands in common/.)
+// `indent`. Not qkv::wrap_words: a `code span` is one word here even when it holds spaces,
+// and styles are applied per piece after the words are measured.
 std::string wrap(std::string_view text, std::string_view first, std::size_t indent, bool color) {
   std::string out(first);
   std::size_t column = display_width(first);
