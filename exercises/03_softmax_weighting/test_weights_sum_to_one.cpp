@@ -74,4 +74,9 @@ TEST_CASE("negative, NaN, infinite or off-by-a-little weights are caught", "[wei
   // The tolerance is respected both ways.
   CHECK_THAT(qkv::matrix_from_rows({{0.5f, 0.501f}}), accepted(0.01f));
   CHECK_THAT(qkv::matrix_from_rows({{0.5f, 0.5001f}}), rejected(1e-5f));
+  // The tolerance is per row: rows each within it pass however many they are, and one row
+  // outside it fails however good the others are.
+  CHECK_THAT(qkv::matrix_from_rows({{0.5f, 0.506f}, {0.5f, 0.506f}, {0.506f, 0.5f}}),
+             accepted(0.01f));
+  CHECK_THAT(qkv::matrix_from_rows({{0.5f, 0.5f}, {0.5f, 0.5f}, {0.5f, 0.515f}}), rejected(0.01f));
 }

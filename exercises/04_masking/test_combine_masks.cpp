@@ -91,6 +91,9 @@ TEST_CASE("fully_masked_rows lists every empty row in order", "[combine_masks]")
 TEST_CASE("combine_masks rejects masks of different shapes", "[combine_masks]") {
   CHECK_THROWS_AS(combine_masks(qkv::causal_mask(3), qkv::causal_mask(4)), qkv::ShapeError);
   CHECK_THROWS_AS(combine_masks(qkv::causal_mask(2, 3), qkv::causal_mask(3)), qkv::ShapeError);
+  // The same rows, not the same columns (and the other way round).
+  CHECK_THROWS_AS(combine_masks(qkv::causal_mask(3), qkv::causal_mask(3, 4)), qkv::ShapeError);
+  CHECK_THROWS_AS(combine_masks(qkv::causal_mask(3, 4), qkv::causal_mask(4)), qkv::ShapeError);
   CHECK_THROWS_WITH(combine_masks(qkv::causal_mask(3), qkv::causal_mask(4)),
                     qkv::testing::contains("combine_masks") && qkv::testing::contains("3x3") &&
                         qkv::testing::contains("4x4"));

@@ -60,9 +60,10 @@ std::string kind_of(const Eigen::DenseBase<Derived>&) {
   return "matrix";
 }
 
-/// A labelled table, "RxC kind:" then one indented line per row, aligned. A vector is
-/// printed as one line. Tables larger than print_limit show the rows and columns around
-/// `focus` (the first difference), and say which ones; the entry at `focus` is bracketed.
+/// A labelled table, "RxC kind:" then one indented line per row, aligned, entries to 5
+/// significant digits. A vector is printed as one line. A table that does not fit (more
+/// than print_limit rows, or lines wider than Catch's 80 columns) shows the rows and columns
+/// around `focus` (the first difference), and says which; the entry at `focus` is bracketed.
 template <typename Derived>
 std::string table(const Eigen::DenseBase<Derived>& m,
                   std::optional<std::pair<Index, Index>> focus = std::nullopt) {
@@ -74,34 +75,34 @@ std::string table(const Eigen::DenseBase<Derived>& m,
   const auto at = [&](Index r, Index c) { return as_row ? m(c, 0) : m(r, c); };
   std::optional<std::pair<Index, Index>> mark = focus;
   if (mark && as_row) mark = std::pair{Index{0}, mark->first};
-  // A window of at most print_limit rows and columns, starting a little before the focus.
-  const auto window = [](Index size, Index center) {
-    if (size <= print_limit) return std::pair<Index, Index>{0, size};
-    const Index first = std::clamp<Index>(center - print_limit / 3, 0, size - print_limit);
-    return std::pair<Index, Index>{first, first + print_limit};
+  // A window of at most `limit` of `size`, starting a little before the focus.
+  const auto window = [](Index size, Index limit, Index center) {
+    if (size <= limit) return std::pair<Index, Index>{0, size};
+    const Index first = std::clamp<Index>(center - limit / 3, 0, size - limit);
+    return std::pair<Index, Index>{first, first + limit};
   };
-  const auto [r0, r1] = window(rows, mark ? mark->first : 0);
-  const auto [c0, c1] = window(cols, mark ? mark->second : 0);
+  const auto [r0, r1] = window(rows, print_limit, mark ? mark->first : 0);
+  // As many columns as fit in Catch's 80-column lines (4 of indent, 2 around each entry).
+  std::size_t width = 1;
+  for (Index r = r0; r < r1; ++r)
+    for (Index c = 0; c < cols; ++c) width = std::max(width, format_entry(at(r, c), 5).size());
+  const Index fit = std::max<Index>(1, static_cast<Index>(74 / (width + 2)));
+  const auto [c0, c1] =
+      window(cols, as_row ? fit : std::min(fit, print_limit), mark ? mark->second : 0);
   if (r1 - r0 < rows || c1 - c0 < cols) {
     out << ", " << (as_row ? "entries " : "rows ") << (as_row ? c0 : r0) << ".."
         << (as_row ? c1 : r1) - 1;
     if (!as_row) out << ", columns " << c0 << ".." << c1 - 1;
   }
   out << ":";
-  std::vector<std::string> cells;
-  std::size_t width = 1;
-  for (Index r = r0; r < r1; ++r)
-    for (Index c = c0; c < c1; ++c) {
-      cells.push_back(format_entry(at(r, c), 6));
-      width = std::max(width, cells.back().size());
-    }
-  std::size_t i = 0;
   for (Index r = r0; r < r1; ++r) {
     out << "\n   ";
     for (Index c = c0; c < c1; ++c) {
-      const bool marked = mark && mark->first == r && mark->second == c;
-      out << (marked ? "[" : " ") << std::setw(static_cast<int>(width)) << cells[i++]
-          << (marked ? "]" : " ");
+      const std::string cell = format_entry(at(r, c), 5);
+      if (mark && mark->first == r && mark->second == c)
+        out << std::setw(static_cast<int>(width) + 1) << "[" + cell << "]";
+      else
+        out << std::setw(static_cast<int>(width) + 1) << cell << " ";
     }
   }
   return out.str();
@@ -159,11 +160,14 @@ class MatrixMatcher : public MatcherBase<Plain> {
     };
     difference_ = first_difference(actual, expected_, differs);
     actual_window_.clear();
-    // Catch prints the actual value from its top-left corner; when that cannot show the
-    // difference, show the actual entries around it too.
-    if (difference_ && !difference_->shapes &&
-        (actual.rows() > print_limit || actual.cols() > print_limit))
-      actual_window_ = table(actual, std::pair{difference_->row, difference_->col});
+    // Catch prints the actual value from its top-left corner; when that part does not hold
+    // the difference, show the actual entries around it too.
+    if (difference_ && !difference_->shapes) {
+      const std::string around = table(actual, std::pair{difference_->row, difference_->col});
+      const std::string corner = table(actual);
+      if (around.substr(0, around.find(':')) != corner.substr(0, corner.find(':')))
+        actual_window_ = around;
+    }
     if (difference_ && !difference_->shapes && tolerance_) {
       const double x = static_cast<double>(actual(difference_->row, difference_->col));
       const double y = static_cast<double>(expected_(difference_->row, difference_->col));
