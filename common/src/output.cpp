@@ -665,12 +665,33 @@ void Lesson::show(std::string_view name, const Vector& v, const Labels& labels,
     print_within(name, fmt::format("({})", v.size()), v.transpose(), spec, {}, labels);
 }
 
+namespace {
+std::size_t widest_line(std::string_view text) {
+  std::size_t widest = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    widest = std::max(widest, display_width(text.substr(start, end - start)));
+    start = end + 1;
+  }
+  return widest;
+}
+}  // namespace
+
 void Lesson::heatmap(std::string_view name, std::string_view title, const Matrix& m,
                      const Labels& row_labels, const Labels& col_labels) {
   if (!json_.holds(name, m)) json_.add(name, m);  // show() may have recorded it already
   if (narrating()) {
-    fmt::print("{} {}\n{}\n", title, shape_label(m.rows(), m.cols()),
-               terminal_heatmap(m, row_labels, col_labels, options_.color));
+    // The one fit rule: a heatmap is a picture of the whole matrix, so one that does not fit
+    // in lesson_width columns and lesson_rows rows is not drawn at all (the plain version is
+    // measured: color codes take bytes, not columns).
+    const std::string plain = terminal_heatmap(m, row_labels, col_labels, false);
+    if (m.rows() > lesson_rows || widest_line(plain) > lesson_width) {
+      fmt::print("{} {}: too large to draw here; --json has it\n\n", title,
+                 shape_label(m.rows(), m.cols()));
+    } else {
+      fmt::print("{} {}\n{}\n", title, shape_label(m.rows(), m.cols()),
+                 options_.color ? terminal_heatmap(m, row_labels, col_labels, true) : plain);
+    }
   }
   if (!options_.svg_dir.empty()) {
     write_svg_heatmap(options_.svg_dir / (std::string(name) + ".svg"), title, m, row_labels,

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <sstream>
 
@@ -257,4 +258,26 @@ TEST_CASE("median_seconds runs the work at most `repetitions` times and at least
   runs = 0;
   qkv::median_seconds(0, [&] { ++runs; });
   CHECK(runs == 1);
+}
+
+TEST_CASE("Lesson::heatmap draws only what fits in the lesson's width and rows", "[print]") {
+  qkv::CommonOptions options;  // narrating, no color
+  qkv::Lesson lesson(options);
+  const auto path = std::filesystem::temp_directory_path() / "qkv-test-heatmap.txt";
+  std::fflush(stdout);
+  const int saved = dup(fileno(stdout));
+  REQUIRE(std::freopen(path.c_str(), "w", stdout) != nullptr);
+  lesson.heatmap("small", "small one", Matrix::Identity(3, 3), {}, {});
+  lesson.heatmap("wide", "wide one", Matrix::Identity(3, 40), {}, {});
+  lesson.heatmap("tall", "tall one", Matrix::Identity(40, 3), {}, {});
+  std::fflush(stdout);
+  dup2(saved, fileno(stdout));
+  close(saved);
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, contains("small one (3 x 3)\n"));
+  CHECK_THAT(text, contains("wide one (3 x 40): too large to draw here; --json has it"));
+  CHECK_THAT(text, contains("tall one (40 x 3): too large to draw here; --json has it"));
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) CHECK(line.size() <= 100);
 }

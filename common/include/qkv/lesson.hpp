@@ -72,7 +72,8 @@ class Lesson {
 
   /// Prints `m` as a terminal heatmap and records it under `name` (once: a matrix already
   /// recorded under `name` by show() is not recorded again; a different one throws
-  /// qkv::Error); with `--svg DIR` also writes `DIR/<name>.svg`.
+  /// qkv::Error); with `--svg DIR` also writes `DIR/<name>.svg`. A heatmap wider than
+  /// lesson_width columns or taller than lesson_rows rows is not drawn (a line says so).
   void heatmap(std::string_view name, std::string_view title, const Matrix& m,
                const Labels& row_labels, const Labels& col_labels);
   /// Prints `values` as a bar chart (recording nothing: show() the vector as well).
