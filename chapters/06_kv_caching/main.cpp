@@ -28,8 +28,7 @@ int main(int argc, char** argv) try {
   qkv::Index tokens = 8, prompt = 3, d_model = 16, heads = 4, window = 0;
   cli.add_size("--tokens", tokens, "number of tokens T: the prompt plus the generated ones", 1,
                512);
-  cli.add_size("--prompt", prompt,
-               "prompt length P, prefilled in one step (P <= T; without --prompt, min(3, T))", 1,
+  cli.add_size("--prompt", prompt, "prompt length P, prefilled in one step (default min(3, T))", 1,
                512);
   cli.add_size("--dim", d_model, "model width d_model", 1, 512);
   cli.add_size("--heads", heads, "number of heads h; must divide --dim", 1, 64);
