@@ -37,7 +37,7 @@
 #endif
 
 #include "qkv/error.hpp"
-#include "qkv/heatmap.hpp"
+#include "qkv/files.hpp"
 #include "qkv/kv_cache.hpp"
 #include "qkv/multi_head.hpp"
 #include "qkv/random.hpp"

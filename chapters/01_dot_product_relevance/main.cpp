@@ -10,24 +10,9 @@
 
 #include "qkv/cli.hpp"
 #include "qkv/lesson.hpp"
+#include "qkv/print.hpp"
 #include "qkv/random.hpp"
 #include "qkv/relevance.hpp"
-
-namespace {
-
-qkv::Labels ranked_labels(const std::vector<qkv::Index>& ranking, const qkv::Labels& labels) {
-  qkv::Labels out;
-  for (auto index : ranking) out.push_back(labels[static_cast<std::size_t>(index)]);
-  return out;
-}
-
-std::string join(const qkv::Labels& labels, const char* separator) {
-  std::string out;
-  for (const auto& label : labels) out += (out.empty() ? "" : separator) + label;
-  return out;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) try {
   qkv::Cli cli("01_dot_product_relevance",
@@ -88,13 +73,14 @@ int main(int argc, char** argv) try {
   const std::vector<qkv::Index> ranking = qkv::rank_by_relevance(scores);
   const qkv::Vector retrieved = qkv::hard_retrieve(query, keys, values);
   lesson.heading("Ranking and hard retrieval");
-  lesson.say("Sorted by score (ties go to the earlier token): {}.",
-             join(ranked_labels(ranking, tokens), " > "));
+  qkv::Labels ranked;
+  for (const qkv::Index index : ranking) ranked.push_back(tokens[index]);
+  lesson.say("Sorted by score (ties go to the earlier token): {}.", qkv::join(ranked, " > "));
   lesson.record("ranking", ranking);
   lesson.say(
       "Hard retrieval returns the value stored under the best key. Its one 1 sits under "
       "\"{}\": the word the model writes next.",
-      german[static_cast<std::size_t>(ranking.front())]);
+      german[ranking.front()]);
   lesson.show("retrieved", retrieved, german, "{:5.1f}");
 
   // A second scenario: answering a question over a short document.

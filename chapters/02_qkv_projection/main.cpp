@@ -9,35 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "qkv/attention.hpp"
 #include "qkv/cli.hpp"
 #include "qkv/lesson.hpp"
-#include "qkv/projection.hpp"
+#include "qkv/print.hpp"
 #include "qkv/random.hpp"
+#include "qkv/toy_model.hpp"
 
 namespace {
-
-// The terms "a1*b1 + a2*b2 + ..." of a dot product, four to a line; past 8 terms only the
-// first 4 and the last are written out.
-std::vector<std::string> product_terms(const qkv::Vector& a, const qkv::Vector& b) {
-  auto factor = [](float value) {
-    return value < 0 ? fmt::format("({:.4f})", value) : fmt::format("{:.4f}", value);
-  };
-  std::vector<std::string> terms;
-  for (qkv::Index i = 0; i < a.size(); ++i) {
-    if (a.size() > 8 && i == 4) {
-      terms.push_back(fmt::format("... ({} more terms) ...", a.size() - 5));
-      i = a.size() - 1;
-    }
-    terms.push_back(factor(a(i)) + "*" + factor(b(i)));
-  }
-  std::vector<std::string> lines;
-  for (std::size_t i = 0; i < terms.size(); ++i)
-    if (i % 4 == 0)
-      lines.push_back((i ? "+ " : "  ") + terms[i]);
-    else
-      lines.back() += " + " + terms[i];
-  return lines;
-}
 
 std::string shape(const char* name, const qkv::Matrix& m) {
   return fmt::format("{} {}", name, qkv::shape_label(m.rows(), m.cols()));
@@ -56,15 +35,15 @@ int main(int argc, char** argv) try {
   qkv::Lesson lesson(cli.common());
 
   //! [embedding]
-  const qkv::Labels sentence{"the", "cat", "sat", "on", "the", "mat"};
-  const qkv::Labels labels = qkv::token_labels(sentence, tokens);
-  const qkv::Vocabulary vocabulary = qkv::build_vocabulary(labels);  // words and token ids
+  // The sentence's vocabulary and token ids, an embedding table drawn from N(0, 1) like an
+  // untrained nn.Embedding, X (each token's row of it) and W_q, W_k, W_v: toy_model() draws
+  // them in that order (chapters 03 and 04 call it too: same seed, same numbers).
   qkv::Random random(cli.common().seed);
-  // One row of d_model numbers per word. A real model learns this table along with
-  // everything else; here it is drawn at random, like an untrained nn.Embedding: N(0, 1).
-  const qkv::Matrix table =
-      qkv::random_normal(random, static_cast<qkv::Index>(vocabulary.words.size()), d_model);
-  const qkv::Matrix x = qkv::embed(table, vocabulary.ids);  // X: T x d_model
+  const qkv::ToyModel model = qkv::toy_model(random, tokens, d_model, d_head);
+  const qkv::Labels& labels = model.tokens;
+  const qkv::Vocabulary& vocabulary = model.vocabulary;
+  const qkv::Matrix& table = model.table;  // one row of d_model numbers per word
+  const qkv::Matrix& x = model.x;          // X: T x d_model
   //! [embedding]
 
   lesson.heading("Where X comes from: token embeddings");
@@ -77,12 +56,10 @@ int main(int argc, char** argv) try {
   lesson.record("tokens", labels);
   lesson.record("vocabulary", vocabulary.words);
   lesson.record("token_ids", vocabulary.ids);
-  {
-    std::string ids;
-    for (std::size_t t = 0; t < labels.size(); ++t)
-      ids += fmt::format("{}{}={}", t ? " " : "", labels[t], vocabulary.ids[t]);
-    lesson.line("token ids: {}", ids);
-  }
+  qkv::Labels ids;
+  for (std::size_t t = 0; t < labels.size(); ++t)
+    ids.push_back(fmt::format("{}={}", labels[t], vocabulary.ids[t]));
+  lesson.line("token ids: {}", qkv::join(ids, " "));
   lesson.show("embedding_table", table, vocabulary.words, {}, "{:7.3f}");
   lesson.say("Looking up each token's row gives X, one token per row:");
   lesson.line("{} = rows {} of the embedding table {}", shape("X", x), "id_0 .. id_{T-1}",
@@ -97,7 +74,7 @@ int main(int argc, char** argv) try {
 
   //! [weights]
   // W_q, W_k, W_v: d_model x d_head each, drawn like nn.Linear: U(-1/sqrt(d_model), +1/sqrt(..)).
-  const qkv::QkvWeights w = qkv::random_qkv_weights(random, d_model, d_head);
+  const qkv::QkvWeights& w = model.w;
   //! [weights]
 
   lesson.heading("One token, three roles, three matrices");
@@ -123,7 +100,7 @@ int main(int argc, char** argv) try {
   const qkv::Matrix& k = qkv_rows.k;
   const qkv::Matrix& v = qkv_rows.v;
   const qkv::Index row = std::min<qkv::Index>(1, tokens - 1);  // "cat", or the only token
-  const std::string row_name = labels[static_cast<std::size_t>(row)];
+  const std::string row_name = labels[row];
 
   lesson.heading("Projecting: Q = X W_q, K = X W_k, V = X W_v");
   lesson.line("{} x {} -> {}", shape("X", x), shape("W_q", w.w_q), shape("Q", q));
@@ -136,7 +113,7 @@ int main(int argc, char** argv) try {
   const qkv::Vector x_row = x.row(row).transpose();
   const qkv::Vector w_col = w.w_q.col(0);
   lesson.line("Q[{}, 0] = sum_i X[{}, i] * W_q[i, 0]", row_name, row_name);
-  for (const auto& terms : product_terms(x_row, w_col)) lesson.line("  {}", terms);
+  for (const auto& terms : qkv::dot_product_terms(x_row, w_col)) lesson.line("  {}", terms);
   lesson.line("  = {:.4f}", q(row, 0));
   lesson.record("q_terms", qkv::Vector(x_row.cwiseProduct(w_col)));
   lesson.show("q", q, labels, {}, "{:7.3f}");
@@ -147,7 +124,7 @@ int main(int argc, char** argv) try {
   const qkv::Matrix scores = qkv::attention_scores(q, k);  // S = Q K^T / sqrt(d_head)
   //! [scores]
   const qkv::Index col = tokens - 1;  // the last token, "mat" by default
-  const std::string col_name = labels[static_cast<std::size_t>(col)];
+  const std::string col_name = labels[col];
   const float scale = std::sqrt(static_cast<float>(d_head));
 
   lesson.heading("Scores: every query against every key");
@@ -161,7 +138,7 @@ int main(int argc, char** argv) try {
   const qkv::Vector k_row = k.row(col).transpose();
   lesson.line("S[{}, {}] = q_{} . k_{} / sqrt(d_head) = sum_i Q[{}, i] * K[{}, i] / {:.4f}",
               row_name, col_name, row_name, col_name, row_name, col_name, scale);
-  for (const auto& terms : product_terms(q_row, k_row)) lesson.line("  {}", terms);
+  for (const auto& terms : qkv::dot_product_terms(q_row, k_row)) lesson.line("  {}", terms);
   lesson.line("  = {:.4f} / {:.4f} = {:.4f}", q_row.dot(k_row), scale, scores(row, col));
   lesson.record("score_terms", qkv::Vector(q_row.cwiseProduct(k_row)));
   lesson.show("scores", scores, labels, labels, "{:7.3f}");
@@ -185,8 +162,8 @@ int main(int argc, char** argv) try {
       "sqrt(d_model), usually its largest: every word would mostly look at itself.",
       row_name, col_name, scores(row, col), scores(col, row), asymmetry, unprojected_asymmetry);
   lesson.show("unprojected_scores", unprojected, labels, labels, "{:7.3f}");
-  lesson.record("asymmetry", static_cast<double>(asymmetry));
-  lesson.record("unprojected_asymmetry", static_cast<double>(unprojected_asymmetry));
+  lesson.record("asymmetry", asymmetry);
+  lesson.record("unprojected_asymmetry", unprojected_asymmetry);
 
   //! [parameters]
   const qkv::Index parameters = qkv::qkv_parameter_count(d_model, d_head);  // 3 d_model d_head
@@ -203,9 +180,9 @@ int main(int argc, char** argv) try {
       "At GPT-2 small's size (d_model = 768, d_head = 64) one head's W_q, W_k, W_v hold "
       "3 x 768 x 64 = {} numbers; GPT-2 small has 12 heads in each of 12 layers.",
       gpt2_head);
-  lesson.record("parameters", static_cast<double>(parameters));
-  lesson.record("embedding_parameters", static_cast<double>(embedding_parameters));
-  lesson.record("gpt2_head_parameters", static_cast<double>(gpt2_head));
+  lesson.record("parameters", parameters);
+  lesson.record("embedding_parameters", embedding_parameters);
+  lesson.record("gpt2_head_parameters", gpt2_head);
   lesson.say(
       "The scores are raw numbers of any sign. Chapter 03 turns each row into weights that "
       "are positive and sum to 1, and mixes the values V with them.");

@@ -12,20 +12,10 @@
 #include "qkv/attention.hpp"
 #include "qkv/cli.hpp"
 #include "qkv/lesson.hpp"
-#include "qkv/projection.hpp"
+#include "qkv/print.hpp"
 #include "qkv/random.hpp"
 #include "qkv/softmax.hpp"
-
-namespace {
-
-// "0.1234 0.5678 ..." for a few numbers on one line.
-std::string numbers(const qkv::Vector& v, const char* spec = "{:8.4f}") {
-  std::string out;
-  for (qkv::Index i = 0; i < v.size(); ++i) out += fmt::format(fmt::runtime(spec), v(i));
-  return out;
-}
-
-}  // namespace
+#include "qkv/toy_model.hpp"
 
 int main(int argc, char** argv) try {
   qkv::Cli cli("03_softmax_weighting",
@@ -41,16 +31,11 @@ int main(int argc, char** argv) try {
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
   qkv::Lesson lesson(cli.common());
 
-  // Chapter 02's setup, drawn in the same order, so the same seed gives the same numbers.
-  const qkv::Labels sentence{"the", "cat", "sat", "on", "the", "mat"};
-  const qkv::Labels labels = qkv::token_labels(sentence, tokens);
-  const qkv::Vocabulary vocabulary = qkv::build_vocabulary(labels);
+  // Chapter 02's toy model, drawn by the same function: the same seed gives the same numbers.
   qkv::Random random(cli.common().seed);
-  const qkv::Matrix table =
-      qkv::random_normal(random, static_cast<qkv::Index>(vocabulary.words.size()), d_model);
-  const qkv::Matrix x = qkv::embed(table, vocabulary.ids);
-  const qkv::QkvWeights w = qkv::random_qkv_weights(random, d_model, d_head);
-  const qkv::Qkv qkv_rows = qkv::project_qkv(x, w);
+  const qkv::ToyModel model = qkv::toy_model(random, tokens, d_model, d_head);
+  const qkv::Labels& labels = model.tokens;
+  const qkv::Qkv qkv_rows = qkv::project_qkv(model.x, model.w);
   const qkv::Matrix& q = qkv_rows.q;
   const qkv::Matrix& k = qkv_rows.k;
   const qkv::Matrix& v = qkv_rows.v;
@@ -65,15 +50,12 @@ int main(int argc, char** argv) try {
 
   lesson.heading("Where we are: queries, keys, values and scores");
   lesson.say(
-      "As in chapter 02 (same seed, same numbers): T = {} tokens of d_model = {}, projected to "
+      "As in chapter 02 (same seed, same numbers): T = {} of d_model = {}, projected to "
       "queries, keys and values of d_head = {}, and the scores S = Q K^T / sqrt(d_head). "
       "X and W_q, W_k, W_v are in --json; chapter 02 prints them.",
-      tokens, d_model, d_head);
+      qkv::plural(tokens, "token"), d_model, d_head);
   lesson.record("tokens", labels);
-  lesson.record("x", x);
-  lesson.record("w_q", w.w_q);
-  lesson.record("w_k", w.w_k);
-  lesson.record("w_v", w.w_v);
+  lesson.record({{"x", model.x}, {"w_q", model.w.w_q}, {"w_k", model.w.w_k}, {"w_v", model.w.w_v}});
   lesson.show("q", q, labels, {}, "{:7.3f}");
   lesson.show("k", k, labels, {}, "{:7.3f}");
   lesson.show("v", v, labels, {}, "{:7.3f}");
@@ -83,7 +65,7 @@ int main(int argc, char** argv) try {
       "lost. Attention keeps every value, weighted by how well its key matches.");
 
   const qkv::Index row = std::min<qkv::Index>(1, tokens - 1);  // "cat", or the only token
-  const std::string row_name = labels[static_cast<std::size_t>(row)];
+  const std::string row_name = labels[row];
   lesson.heading("Softmax: scores become weights");
   lesson.say(
       "Softmax makes every score positive with the exponential and divides by the row's "
@@ -94,11 +76,12 @@ int main(int argc, char** argv) try {
   const qkv::Vector row_scores = scores.row(row).transpose();
   const float row_max = row_scores.maxCoeff();
   const qkv::Vector row_exp = (row_scores.array() - row_max).exp().matrix();
-  lesson.line("s        = {}", numbers(row_scores));
+  lesson.line("s        = {}", qkv::format_numbers(row_scores, "{:8.4f}"));
   lesson.line("m        = {:.4f}", row_max);
-  lesson.line("e^(s-m)  = {}", numbers(row_exp));
+  lesson.line("e^(s-m)  = {}", qkv::format_numbers(row_exp, "{:8.4f}"));
   lesson.line("sum      = {:.4f}", row_exp.sum());
-  lesson.line("w        = {}   (e^(s-m) / sum)", numbers(row_exp / row_exp.sum()));
+  lesson.line("w        = {}   (e^(s-m) / sum)",
+              qkv::format_numbers(row_exp / row_exp.sum(), "{:8.4f}"));
   lesson.record("row_exp", row_exp);
   lesson.show("weights", weights, labels, labels, "{:7.3f}");
   lesson.heatmap("weights", "attention weights: row i is how query i spreads over the keys",
@@ -139,7 +122,7 @@ int main(int argc, char** argv) try {
       "sqrt(d_head), and in low precision (e^12 already overflows half precision), they "
       "happen.",
       naive_difference);
-  lesson.record("naive_difference", static_cast<double>(naive_difference));
+  lesson.record("naive_difference", naive_difference);
 
   //! [temperature]
   const qkv::Vector entropy = qkv::row_entropy(weights);  // H_i = -sum_j w_ij ln w_ij
@@ -188,24 +171,29 @@ int main(int argc, char** argv) try {
       row_name);
   for (qkv::Index j = 0; j < tokens; ++j) {
     lesson.line("{} {:.4f} * v_{:<5} = {:.4f} * ({}) = ({})", j ? "+" : " ", weights(row, j),
-                labels[static_cast<std::size_t>(j)], weights(row, j),
-                numbers(v.row(j).transpose(), "{:7.3f}"),
-                numbers(terms.row(j).transpose(), "{:7.3f}"));
+                labels[j], weights(row, j), qkv::format_numbers(v.row(j).transpose(), "{:7.3f}"),
+                qkv::format_numbers(terms.row(j).transpose(), "{:7.3f}"));
   }
-  lesson.line("= o_{} = ({})", row_name, numbers(by_hand, "{:7.3f}"));
+  lesson.line("= o_{} = ({})", row_name, qkv::format_numbers(by_hand, "{:7.3f}"));
   lesson.record("by_hand_terms", terms);
   lesson.record("by_hand_output", by_hand);
   lesson.show("output", output, labels, {}, "{:7.3f}");
   qkv::Index best = 0;
   weights.row(row).maxCoeff(&best);
-  lesson.say(
-      "Hard retrieval would have returned v_{} alone, the value of the best key; attention "
-      "gives v_{} the largest share, {:.0f}% of the weight, and mixes in every other value. Since "
-      "the "
-      "weights are positive and sum to 1, every entry of an output lies between the smallest "
-      "and the largest entry of its column of V.",
-      labels[static_cast<std::size_t>(best)], labels[static_cast<std::size_t>(best)],
-      100.0f * weights(row, best));
+  if (tokens == 1) {
+    lesson.say(
+        "With T = 1 there is one value only: its weight is 1 and the output is v_{} itself, "
+        "what hard retrieval would have returned too.",
+        labels[best]);
+  } else {
+    lesson.say(
+        "Hard retrieval would have returned v_{0} alone, the value of the best key; attention "
+        "gives v_{0} the largest share, {1:.0f}% of the weight, and mixes in {2}. Since the "
+        "weights are positive and sum to 1, every entry of an output lies between the smallest "
+        "and the largest entry of its column of V.",
+        labels[best], 100.0f * weights(row, best),
+        tokens == 2 ? "the other value" : "every other value");
+  }
 
   lesson.heading("The whole of scaled dot-product attention");
   lesson.line("Attention(Q, K, V) = softmax(Q K^T / sqrt(d_head)) V");

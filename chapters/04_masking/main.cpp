@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "qkv/attention.hpp"
 #include "qkv/cli.hpp"
 #include "qkv/lesson.hpp"
 #include "qkv/masking.hpp"
-#include "qkv/projection.hpp"
+#include "qkv/print.hpp"
 #include "qkv/random.hpp"
 #include "qkv/softmax.hpp"
+#include "qkv/toy_model.hpp"
 
 namespace {
 
@@ -28,21 +28,12 @@ namespace {
 qkv::AttentionResult masked_self_attention(const qkv::Matrix& x, const qkv::QkvWeights& w,
                                            const qkv::Mask& mask) {
   const qkv::Qkv p = qkv::project_qkv(x, w);
-  return qkv::scaled_dot_product_attention(p.q, p.k, p.v, std::optional<qkv::Mask>(mask));
+  return qkv::scaled_dot_product_attention(p.q, p.k, p.v, mask);
 }
 
 // max_j |a_ij - b_ij| for every row i.
 qkv::Vector max_difference_per_row(const qkv::Matrix& a, const qkv::Matrix& b) {
   return (a - b).cwiseAbs().rowwise().maxCoeff();
-}
-
-// The rows r*T .. r*T + T - 1 of a batch stacked into one tall matrix are sequence r.
-qkv::Matrix stack(const std::vector<qkv::Matrix>& parts) {
-  qkv::Matrix out(static_cast<qkv::Index>(parts.size()) * parts.front().rows(),
-                  parts.front().cols());
-  for (std::size_t r = 0; r < parts.size(); ++r)
-    out.middleRows(static_cast<qkv::Index>(r) * parts[r].rows(), parts[r].rows()) = parts[r];
-  return out;
 }
 
 }  // namespace
@@ -63,15 +54,12 @@ int main(int argc, char** argv) try {
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
   qkv::Lesson lesson(cli.common());
 
-  // Chapter 03's setup, drawn in the same order, so the same seed gives the same numbers.
-  const qkv::Labels sentence{"the", "cat", "sat", "on", "the", "mat"};
-  const qkv::Labels labels = qkv::token_labels(sentence, tokens);
-  const qkv::Vocabulary vocabulary = qkv::build_vocabulary(labels);
+  // Chapter 02's toy model, drawn by the same function: the same seed gives the same numbers.
   qkv::Random random(cli.common().seed);
-  const qkv::Matrix table =
-      qkv::random_normal(random, static_cast<qkv::Index>(vocabulary.words.size()), d_model);
-  const qkv::Matrix x = qkv::embed(table, vocabulary.ids);
-  const qkv::QkvWeights w = qkv::random_qkv_weights(random, d_model, d_head);
+  const qkv::ToyModel model = qkv::toy_model(random, tokens, d_model, d_head);
+  const qkv::Labels& labels = model.tokens;
+  const qkv::Matrix& x = model.x;
+  const qkv::QkvWeights& w = model.w;
   const qkv::Qkv p = qkv::project_qkv(x, w);
   const qkv::Mask everything = qkv::Mask::Constant(tokens, tokens, true);
   const qkv::AttentionResult unmasked = masked_self_attention(x, w, everything);
@@ -83,14 +71,13 @@ int main(int argc, char** argv) try {
       "every row of the weights spreads over every token, including the ones after it:",
       tokens, d_model, d_head);
   lesson.record("tokens", labels);
-  lesson.record("x", x);
-  lesson.record("w_q", w.w_q);
-  lesson.record("w_k", w.w_k);
-  lesson.record("w_v", w.w_v);
-  lesson.record("q", p.q);
-  lesson.record("k", p.k);
-  lesson.record("v", p.v);
-  lesson.record("weights_none", unmasked.weights);
+  lesson.record({{"x", x},
+                 {"w_q", w.w_q},
+                 {"w_k", w.w_k},
+                 {"w_v", w.w_v},
+                 {"q", p.q},
+                 {"k", p.k},
+                 {"v", p.v}});
   lesson.heatmap("weights_none", "weights without a mask", unmasked.weights, labels, labels);
   lesson.say(
       "That is right for reading a whole sentence at once (an encoder, like BERT). It is wrong "
@@ -105,8 +92,7 @@ int main(int argc, char** argv) try {
                                                    : everything;
   // M_ij = 0 where allowed, -inf where masked; softmax(S + M) V.
   const qkv::Matrix additive = qkv::additive_mask(mask);
-  const qkv::AttentionResult chosen =
-      qkv::scaled_dot_product_attention(p.q, p.k, p.v, std::optional<qkv::Mask>(mask));
+  const qkv::AttentionResult chosen = qkv::scaled_dot_product_attention(p.q, p.k, p.v, mask);
   //! [mask]
   lesson.heading("A mask adds -inf where a query must not look");
   lesson.say(
@@ -131,10 +117,9 @@ int main(int argc, char** argv) try {
       "The causal mask is the lower triangle: row i allows keys 0..i. The first token can "
       "only attend to itself (weight 1), the last one to everything.");
   lesson.record("mask_causal", qkv::mask_as_matrix(causal));
-  lesson.record("weights_causal", causal_attention.weights);
-  lesson.record("output_causal", causal_attention.output);
   lesson.heatmap("weights_causal", "weights with the causal mask", causal_attention.weights, labels,
                  labels);
+  lesson.record("output_causal", causal_attention.output);
   const qkv::Vector causal_sums = causal_attention.weights.rowwise().sum();
   lesson.show("causal_row_sums", causal_sums, labels, "{:7.4f}");
 
@@ -155,8 +140,8 @@ int main(int argc, char** argv) try {
       "last bit: the new token "
       "reaches them only through weights that are exactly 0. Without a mask, every output "
       "moves. The largest change of each output row, max_j |O'_ij - O_ij|:",
-      changed, labels[static_cast<std::size_t>(changed)], changed);
-  lesson.record("changed_token", static_cast<double>(changed));
+      changed, labels[changed], changed);
+  lesson.record("changed_token", changed);
   lesson.record("x_changed", x_changed);
   lesson.record("output_causal_changed", causal_changed);
   lesson.record("output_none_changed", none_changed);
@@ -175,69 +160,56 @@ int main(int argc, char** argv) try {
       "max(0, i - w + 1)..i, the last w including itself (Mistral 7B uses w = 4096). The cost of a "
       "row no longer grows with T, and a cache of w keys and values is enough. Here w = {}{}.",
       window, window >= tokens ? ", at least T: the window is the whole causal triangle" : "");
-  lesson.record("window", static_cast<double>(window));
+  lesson.record("window", window);
   lesson.record("mask_window", qkv::mask_as_matrix(windowed));
-  lesson.record("weights_window", window_attention.weights);
-  lesson.record("output_window", window_attention.output);
   lesson.heatmap("weights_window", fmt::format("weights with a window of w = {}", window),
                  window_attention.weights, labels, labels);
+  lesson.record("output_window", window_attention.output);
   lesson.say(
       "Two limits: w >= T is the causal mask; w = 1 lets each token see only itself, so its "
       "weight is 1 and its output is its own value row. Largest |O - V| with w = 1: {:g}.",
       own_token_diff);
-  lesson.record("window_1_max_diff", static_cast<double>(own_token_diff));
+  lesson.record("window_1_max_diff", own_token_diff);
 
   //! [padding]
-  // A batch of three sequences of different lengths, padded to T with a <pad> token.
+  // A batch of three sequences of different lengths, padded to T with a <pad> token. The
+  // batch has its own vocabulary, so its embedding table is drawn anew, after everything
+  // above: even sequence 1, the same words, gets new numbers.
   const std::vector<qkv::Index> lengths{tokens, (2 * tokens + 2) / 3, (tokens + 2) / 3};
-  const std::vector<qkv::Labels> texts{
-      sentence, {"a", "dog", "barked", "twice"}, {"hello", "there"}};
-  std::vector<qkv::Labels> batch_tokens;
-  qkv::Labels all_tokens;
+  const std::vector<qkv::Labels> texts{labels, {"a", "dog", "barked", "twice"}, {"hello", "there"}};
+  qkv::Labels all_tokens, batch_labels;
   for (std::size_t b = 0; b < lengths.size(); ++b) {
     qkv::Labels padded = qkv::token_labels(texts[b], lengths[b]);
     padded.resize(static_cast<std::size_t>(tokens), "<pad>");
     all_tokens.insert(all_tokens.end(), padded.begin(), padded.end());
-    batch_tokens.push_back(padded);
+    for (const auto& token : padded) batch_labels.push_back(fmt::format("{}:{}", b + 1, token));
   }
   const qkv::Vocabulary batch_vocabulary = qkv::build_vocabulary(all_tokens);
   const qkv::Matrix batch_table =
       qkv::random_normal(random, static_cast<qkv::Index>(batch_vocabulary.words.size()), d_model);
-  std::vector<qkv::Matrix> batch_x, batch_masks, batch_weights, batch_outputs, garbage_x,
-      garbage_outputs;
-  qkv::Vector padding_diff(static_cast<qkv::Index>(lengths.size()));
-  for (std::size_t b = 0; b < lengths.size(); ++b) {
-    const auto first = static_cast<std::ptrdiff_t>(b) * tokens;
-    const std::vector<qkv::Index> ids(batch_vocabulary.ids.begin() + first,
-                                      batch_vocabulary.ids.begin() + first + tokens);
-    const qkv::Matrix xb = qkv::embed(batch_table, ids);
+  // The batch stacked into tall matrices: rows b T .. b T + T - 1 are sequence b.
+  const qkv::Matrix batch_x = qkv::embed(batch_table, batch_vocabulary.ids);
+  qkv::Matrix batch_masks(3 * tokens, tokens), batch_weights(3 * tokens, tokens),
+      batch_outputs(3 * tokens, d_head), garbage_x = batch_x, garbage_outputs(3 * tokens, d_head);
+  qkv::Vector padding_diff(3);
+  for (qkv::Index b = 0; b < 3; ++b) {
+    const qkv::Index length = lengths[static_cast<std::size_t>(b)];
+    const qkv::Matrix xb = batch_x.middleRows(b * tokens, tokens);
     // Each sequence its own mask: only its real tokens see, and are seen.
-    const qkv::Mask mb = qkv::query_key_padding_mask(tokens, lengths[b]);
+    const qkv::Mask mb = qkv::query_key_padding_mask(tokens, length);
     const qkv::AttentionResult ab = masked_self_attention(xb, w, mb);
     // Garbage in the padded rows must not reach the real tokens.
     qkv::Matrix gb = xb;
-    gb.bottomRows(tokens - lengths[b]) =
-        qkv::random_normal(random, tokens - lengths[b], d_model, 100.0);
+    gb.bottomRows(tokens - length) = qkv::random_normal(random, tokens - length, d_model, 100.0);
     const qkv::Matrix ob = masked_self_attention(gb, w, mb).output;
-    padding_diff(static_cast<qkv::Index>(b)) =
-        lengths[b] ? (ob - ab.output).topRows(lengths[b]).cwiseAbs().maxCoeff() : 0.0f;
-    batch_x.push_back(xb);
-    batch_masks.push_back(qkv::mask_as_matrix(mb));
-    batch_weights.push_back(ab.weights);
-    batch_outputs.push_back(ab.output);
-    garbage_x.push_back(gb);
-    garbage_outputs.push_back(ob);
+    padding_diff(b) = length ? (ob - ab.output).topRows(length).cwiseAbs().maxCoeff() : 0.0f;
+    batch_masks.middleRows(b * tokens, tokens) = qkv::mask_as_matrix(mb);
+    batch_weights.middleRows(b * tokens, tokens) = ab.weights;
+    batch_outputs.middleRows(b * tokens, tokens) = ab.output;
+    garbage_x.middleRows(b * tokens, tokens) = gb;
+    garbage_outputs.middleRows(b * tokens, tokens) = ob;
   }
   //! [padding]
-  qkv::Labels batch_labels, positions, sequence_labels;
-  for (std::size_t b = 0; b < lengths.size(); ++b) {
-    for (const auto& token : batch_tokens[b])
-      batch_labels.push_back(fmt::format("{}:{}", b + 1, token));
-    sequence_labels.push_back(fmt::format("seq {}", b + 1));
-  }
-  for (qkv::Index j = 0; j < tokens; ++j) positions.push_back(fmt::format("k{}", j));
-  const qkv::Matrix stacked_weights = stack(batch_weights);
-  const qkv::Matrix stacked_outputs = stack(batch_outputs);
 
   lesson.heading("Padding: a batch of sequences of different lengths");
   lesson.say(
@@ -246,23 +218,24 @@ int main(int argc, char** argv) try {
       "embedding is a token like any other, and attention would happily mix it into the real "
       "tokens. Each sequence gets its own mask that hides its padding: query i may see key j "
       "only when both are real tokens (i, j < length). Lengths {}, {} and {}, padded to T = {}, "
-      "one tall matrix of B T = {} rows (row labels: sequence:token):",
-      lengths[0], lengths[1], lengths[2], tokens, 3 * tokens);
+      "one tall matrix of B T = {} rows (row labels: sequence:token). The batch's embedding "
+      "table is drawn fresh (seed {} continues), so sequence 1's rows differ from X above, "
+      "though its words are the same:",
+      lengths[0], lengths[1], lengths[2], tokens, 3 * tokens, cli.common().seed);
   lesson.record("padding_lengths", lengths);
   lesson.record("padding_tokens", all_tokens);
-  lesson.record("x_padding", stack(batch_x));
-  lesson.record("mask_padding", stack(batch_masks));
-  lesson.record("weights_padding", stacked_weights);
-  lesson.heatmap("weights_padding", "weights of a padded batch of three sequences", stacked_weights,
-                 batch_labels, positions);
-  lesson.show("output_padding", stacked_outputs, batch_labels, {}, "{:7.3f}");
+  lesson.record("x_padding", batch_x);
+  lesson.record("mask_padding", batch_masks);
+  lesson.heatmap("weights_padding", "weights of a padded batch of three sequences", batch_weights,
+                 batch_labels, qkv::numbered_labels("k", tokens));
+  lesson.show("output_padding", batch_outputs, batch_labels, {}, "{:7.3f}");
   lesson.say(
       "Is the padding really invisible? Put garbage into every padded row (random numbers "
       "100 times larger than an embedding) and run again. The largest change of any real "
       "token's output, per sequence:");
-  lesson.record("x_padding_changed", stack(garbage_x));
-  lesson.record("output_padding_changed", stack(garbage_outputs));
-  lesson.show("padding_max_diff", padding_diff, sequence_labels, "{:9.2e}");
+  lesson.record("x_padding_changed", garbage_x);
+  lesson.record("output_padding_changed", garbage_outputs);
+  lesson.show("padding_max_diff", padding_diff, {"seq 1", "seq 2", "seq 3"}, "{:9.2e}");
 
   //! [fully_masked]
   // softmax over a row of -inf, as the formula says and as qkv computes it.
@@ -274,9 +247,13 @@ int main(int argc, char** argv) try {
         std::exp(nothing(j)) / (std::exp(nothing(0)) + std::exp(nothing(1)) + std::exp(nothing(2)));
   const qkv::Vector ours = qkv::softmax(nothing);
   //! [fully_masked]
-  std::vector<qkv::Index> fully_masked;
-  for (qkv::Index r = 0; r < stacked_weights.rows(); ++r)
-    if (lengths[static_cast<std::size_t>(r / tokens)] <= r % tokens) fully_masked.push_back(r);
+  std::vector<qkv::Index> fully_masked;  // the padded queries: row b T + i with i >= length b
+  qkv::Labels fully_masked_labels;
+  for (qkv::Index r = 0; r < batch_weights.rows(); ++r)
+    if (lengths[static_cast<std::size_t>(r / tokens)] <= r % tokens) {
+      fully_masked.push_back(r);
+      fully_masked_labels.push_back(batch_labels[r]);
+    }
   lesson.heading("A query that may see nothing");
   lesson.say(
       "The padded queries of the batch are hidden too, so their rows of the mask are all "
@@ -298,14 +275,11 @@ int main(int argc, char** argv) try {
   if (fully_masked.empty()) {
     lesson.say("With T = 1 no sequence needs padding, so the batch has no such row.");
   } else {
-    std::string rows;
-    for (auto r : fully_masked)
-      rows += (rows.empty() ? "" : ", ") + batch_labels[static_cast<std::size_t>(r)];
     lesson.say(
         "In the batch above, the rows {} are fully masked: their weights and outputs are all "
         "0, as output_padding above shows. Only the real tokens' rows are "
         "ever read.",
-        rows);
+        qkv::join(fully_masked_labels, ", "));
   }
 
   lesson.heading("Where we are");

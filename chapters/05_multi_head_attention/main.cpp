@@ -15,50 +15,8 @@
 #include "qkv/lesson.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
+#include "qkv/print.hpp"
 #include "qkv/random.hpp"
-
-namespace {
-
-// "t0", "t1", ...: one label per token.
-qkv::Labels numbered(const char* prefix, qkv::Index count) {
-  qkv::Labels out;
-  for (qkv::Index i = 0; i < count; ++i) out.push_back(fmt::format("{}{}", prefix, i));
-  return out;
-}
-
-// "h0.0", "h0.1", ..., "h1.0", ...: column j of a T x d_model matrix belongs to head
-// j / d_head, as its dimension j % d_head.
-qkv::Labels head_columns(qkv::Index heads, qkv::Index d_head) {
-  qkv::Labels out;
-  for (qkv::Index i = 0; i < heads; ++i)
-    for (qkv::Index c = 0; c < d_head; ++c) out.push_back(fmt::format("h{}.{}", i, c));
-  return out;
-}
-
-// 2362368 -> "2,362,368".
-std::string with_commas(qkv::Index n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
-// Matrices wider than this are recorded for --json but not printed: 512 columns help nobody.
-constexpr qkv::Index widest_printed = 16;
-
-void show_if_narrow(qkv::Lesson& lesson, const char* name, const qkv::Matrix& m,
-                    const qkv::Labels& rows, const qkv::Labels& cols) {
-  if (m.cols() <= widest_printed) {
-    lesson.show(name, m, rows, cols);
-  } else {
-    lesson.record(name, m);
-    lesson.line("{} ({} x {}): too wide to print; --json has it", name, m.rows(), m.cols());
-  }
-}
-
-}  // namespace
 
 int main(int argc, char** argv) try {
   qkv::Cli cli("05_multi_head_attention",
@@ -82,8 +40,12 @@ int main(int argc, char** argv) try {
   const std::optional<qkv::Mask> mask =
       causal ? std::optional<qkv::Mask>(qkv::causal_mask(tokens)) : std::nullopt;
   //! [setup]
-  const qkv::Labels token_labels = numbered("t", tokens);
-  const qkv::Labels head_labels = head_columns(heads, d_head);
+  const qkv::Labels token_labels = qkv::numbered_labels("t", tokens);
+  // "h0.0", "h0.1", ..., "h1.0", ...: column j belongs to head j / d_head, as its dimension
+  // j % d_head.
+  qkv::Labels head_labels;
+  for (qkv::Index j = 0; j < d_model; ++j)
+    head_labels.push_back(fmt::format("h{}.{}", j / d_head, j % d_head));
 
   lesson.heading("One layer, h heads");
   lesson.say(
@@ -94,15 +56,15 @@ int main(int argc, char** argv) try {
       "into h = {} heads of d_head = d_model / h = {} numbers each.",
       d_model, heads, d_head);
   lesson.say("The input: T = {} random tokens, one row each (T x d_model).", tokens);
-  show_if_narrow(lesson, "x", x, token_labels, numbered("x", d_model));
+  lesson.show("x", x, token_labels, qkv::numbered_labels("x", d_model));
   lesson.say(
       "The weights: W_q, W_k, W_v and W_o, each d_model x d_model, drawn like PyTorch's "
       "nn.Linear. The columns of W_q, W_k and W_v are labeled by the head they belong to: "
       "column h1.0 is dimension 0 of head 1.");
-  show_if_narrow(lesson, "w_q", w.w_q, {}, head_labels);
-  show_if_narrow(lesson, "w_k", w.w_k, {}, head_labels);
-  show_if_narrow(lesson, "w_v", w.w_v, {}, head_labels);
-  show_if_narrow(lesson, "w_o", w.w_o, head_labels, {});
+  lesson.show("w_q", w.w_q, {}, head_labels);
+  lesson.show("w_k", w.w_k, {}, head_labels);
+  lesson.show("w_v", w.w_v, {}, head_labels);
+  lesson.show("w_o", w.w_o, head_labels, {});
 
   //! [split]
   const qkv::Matrix q = x * w.w_q;  // T x d_model: all heads' queries side by side
@@ -121,10 +83,10 @@ int main(int argc, char** argv) try {
                           qkv::shape_label(q_heads.front().rows(), q_heads.front().cols())),
               "h x T x d_head");
   lesson.say("");
-  show_if_narrow(lesson, "q", q, token_labels, head_labels);
+  lesson.show("q", q, token_labels, head_labels);
   lesson.record("k", k);
   lesson.record("v", v);
-  show_if_narrow(lesson, "q_head0", q_heads.front(), token_labels, numbered("h0.", d_head));
+  lesson.show("q_head0", q_heads.front(), token_labels, qkv::numbered_labels("h0.", d_head));
 
   //! [attend]
   const qkv::MultiHeadResult result = qkv::multi_head_attention(x, w, mask);
@@ -141,11 +103,10 @@ int main(int argc, char** argv) try {
         "every weight above the diagonal is 0 in every head.");
   else
     lesson.say("No mask (M = 0): every token sees every token. Add --causal to mask the future.");
-  for (qkv::Index i = 0; i < heads; ++i) {
+  for (std::size_t i = 0; i < result.weights.size(); ++i)
     lesson.heatmap(fmt::format("weights_head{}", i),
                    fmt::format("head {}: attention weights, query rows, key columns", i),
-                   result.weights[static_cast<std::size_t>(i)], token_labels, token_labels);
-  }
+                   result.weights[i], token_labels, token_labels);
   lesson.record("weights", result.weights);
   lesson.record("heads", result.heads);
   lesson.say(
@@ -164,8 +125,8 @@ int main(int argc, char** argv) try {
   lesson.line("{:<22} {:<16} {}", "output = concat W_o",
               qkv::shape_label(result.output.rows(), result.output.cols()), "T x d_model");
   lesson.say("");
-  show_if_narrow(lesson, "concat", result.concat, token_labels, head_labels);
-  show_if_narrow(lesson, "output", result.output, token_labels, numbered("y", d_model));
+  lesson.show("concat", result.concat, token_labels, head_labels);
+  lesson.show("output", result.output, token_labels, qkv::numbered_labels("y", d_model));
 
   //! [separate]
   // The same layer as h independent single-head attentions (chapter 03), each with its
@@ -215,21 +176,22 @@ int main(int argc, char** argv) try {
       "Counted per head: head i owns 3 d_model d_head numbers of W_q, W_k, W_v, and W_o is "
       "shared.");
   lesson.line("4 d_model^2                       = 4 * {}^2 = {}", d_model,
-              with_commas(parameters));
-  lesson.line("h 3 d_model d_head + d_model^2    = {} * {} + {} = {}", heads, with_commas(per_head),
-              with_commas(d_model * d_model), with_commas(heads * per_head + d_model * d_model));
+              qkv::with_commas(parameters));
+  lesson.line("h 3 d_model d_head + d_model^2    = {} * {} + {} = {}", heads,
+              qkv::with_commas(per_head), qkv::with_commas(d_model * d_model),
+              qkv::with_commas(heads * per_head + d_model * d_model));
   lesson.say(
       "A GPT-2-small layer has d_model = 768 and 12 heads of 64; its projections also have "
       "biases, one per output number, 4 d_model of them:");
-  lesson.line("4 * 768^2 + 4 * 768 = {} + {} = {}", with_commas(gpt2_weights),
-              with_commas(gpt2_parameters - gpt2_weights), with_commas(gpt2_parameters));
+  lesson.line("4 * 768^2 + 4 * 768 = {} + {} = {}", qkv::with_commas(gpt2_weights),
+              qkv::with_commas(gpt2_parameters - gpt2_weights), qkv::with_commas(gpt2_parameters));
   lesson.say(
       "12 heads of 64 or 1 head of 768: the same count. What heads change is what the layer "
       "can express (h different weight patterns per token) and what it costs to run: h score "
       "matrices of T x T.");
-  lesson.record("d_head", static_cast<double>(d_head));
-  lesson.record("parameter_count", static_cast<double>(parameters));
-  lesson.record("gpt2_small_parameter_count", static_cast<double>(gpt2_parameters));
+  lesson.record("d_head", d_head);
+  lesson.record("parameter_count", parameters);
+  lesson.record("gpt2_small_parameter_count", gpt2_parameters);
 
   lesson.heading("Next");
   lesson.say(

@@ -9,9 +9,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qkv/cli.hpp"
@@ -19,126 +19,17 @@
 #include "qkv/lesson.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
+#include "qkv/print.hpp"
 #include "qkv/random.hpp"
-
-namespace {
-
-qkv::Labels numbered(const char* prefix, qkv::Index count) {
-  qkv::Labels labels;
-  for (qkv::Index i = 0; i < count; ++i) labels.push_back(fmt::format("{}{}", prefix, i));
-  return labels;
-}
-
-// Matrices up to this many numbers are printed; larger ones only go into --json.
-constexpr qkv::Index print_limit = 512;
-
-void show_or_record(qkv::Lesson& lesson, std::string_view name, const qkv::Matrix& m,
-                    const qkv::Labels& row_labels) {
-  if (m.size() <= print_limit) {
-    lesson.show(name, m, row_labels, {}, "{:7.3f}");
-  } else {
-    lesson.record(name, m);
-    lesson.line("{} {}: too large to print here; --json has every number", name,
-                qkv::shape_label(m.rows(), m.cols()));
-  }
-}
-
-// "2 GiB", "72 MiB", "1.5 KiB": bytes in the largest binary unit that keeps the number >= 1.
-std::string human_bytes(std::int64_t bytes) {
-  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes);
-  std::size_t unit = 0;
-  while (value >= 1024.0 && unit + 1 < std::size(units)) {
-    value /= 1024.0;
-    ++unit;
-  }
-  return fmt::format("{:.4g} {}", value, units[unit]);
-}
-
-// Which token position each slot of the cache holds (NaN: an empty slot). A full cache
-// fills its slots in order; the ring buffer puts position p in slot p mod w.
-qkv::Vector slot_positions(const qkv::KvCache& cache) {
-  qkv::Vector positions = qkv::Vector::Constant(cache.capacity(), NAN);
-  for (qkv::Index s = 0; s < cache.size(); ++s) positions(s) = static_cast<float>(s);
-  return positions;
-}
-qkv::Vector slot_positions(const qkv::WindowKvCache& cache) {
-  qkv::Vector positions = qkv::Vector::Constant(cache.window(), NAN);
-  for (qkv::Index p = cache.seen() - cache.size(); p < cache.seen(); ++p)
-    positions(cache.slot(p)) = static_cast<float>(p);
-  return positions;
-}
-
-// The mask a prefill chunk uses with each kind of cache.
-const char* mask_kind(const qkv::KvCache&) { return "causal"; }
-const char* mask_kind(const qkv::WindowKvCache&) { return "window"; }
-
-// Median wall time, in seconds, of up to `repetitions` runs of `work` (fewer once the runs
-// have taken a second: large sizes recompute for a long time).
-template <typename Work>
-double median_seconds(int repetitions, Work&& work) {
-  std::vector<double> seconds;
-  double total = 0.0;
-  for (int r = 0; r < repetitions && total < 1.0; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    work();
-    seconds.push_back(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    total += seconds.back();
-  }
-  std::sort(seconds.begin(), seconds.end());
-  return seconds[seconds.size() / 2];
-}
-
-// One line per decode step: the shapes, and the cache growing (or, as a ring, not).
-template <typename Cache>
-void report_step(qkv::Lesson& lesson, qkv::Index t, qkv::Index d_model, const Cache& cache,
-                 std::vector<qkv::Vector>& slots) {
-  lesson.line("step {:3}  x_new {} -> q, k, v {} each; scores per head {}; cache keys {}", t,
-              qkv::shape_label(1, d_model), qkv::shape_label(1, d_model),
-              qkv::shape_label(1, cache.size()), qkv::shape_label(cache.size(), d_model));
-  slots.push_back(slot_positions(cache));
-}
-
-// Prefill and decode all of x with `cache`. Unless `slots` is null (the timing runs), prints
-// the shapes of every step and records which position each slot holds after each step.
-template <typename Cache>
-qkv::Matrix generate(qkv::Lesson& lesson, const qkv::Matrix& x, const qkv::MultiHeadWeights& w,
-                     qkv::Index prompt, Cache& cache, std::vector<qkv::Vector>* slots) {
-  const qkv::Index d_model = w.d_model();
-  const bool observe = slots != nullptr;
-  qkv::Matrix out(x.rows(), d_model);
-  //! [prefill]
-  // Prefill: the whole prompt in one step. Its P queries see the cache and each other
-  // under the causal mask, exactly as in full attention.
-  out.topRows(prompt) = qkv::decode_step(x.topRows(prompt), w, cache);
-  //! [prefill]
-  if (observe) {
-    lesson.line("prefill  x_new {} -> q, k, v {} each; mask {} {}; cache keys {}",
-                qkv::shape_label(prompt, d_model), qkv::shape_label(prompt, d_model),
-                mask_kind(cache), qkv::shape_label(prompt, prompt),
-                qkv::shape_label(cache.size(), d_model));
-    slots->push_back(slot_positions(cache));
-  }
-  //! [decode]
-  // Decode: one new token per step. q, k, v of that token only; k and v are appended and
-  // the one query attends to every cached key.
-  for (qkv::Index t = prompt; t < x.rows(); ++t) {
-    out.row(t) = qkv::decode_step(x.row(t), w, cache);
-    if (observe) report_step(lesson, t, d_model, cache, *slots);
-  }
-  //! [decode]
-  return out;
-}
-
-}  // namespace
+#include "qkv/timing.hpp"
 
 int main(int argc, char** argv) try {
   qkv::Cli cli("06_kv_caching", "Chapter 06: decoding token by token with a KV cache");
   qkv::Index tokens = 8, prompt = 3, d_model = 16, heads = 4, window = 0;
   cli.add_size("--tokens", tokens, "number of tokens T: the prompt plus the generated ones", 1,
                512);
-  cli.add_size("--prompt", prompt, "prompt length P, prefilled in one step (P <= T)", 1, 512);
+  cli.add_size("--prompt", prompt, "prompt length P, prefilled in one step (default min(3, T))", 1,
+               512);
   cli.add_size("--dim", d_model, "model width d_model", 1, 512);
   cli.add_size("--heads", heads, "number of heads h; must divide --dim", 1, 64);
   cli.add_size("--window", window,
@@ -149,15 +40,21 @@ int main(int argc, char** argv) try {
                "also time generating the tokens with and without the cache (timings "
                "differ from run to run; without --time the same seed prints the same bytes)");
   cli.require_divides("--heads", heads, "--dim", d_model);
+  // A default adapts to the sizes given (--tokens 1 prefills 1); an explicit --prompt
+  // longer than --tokens is an error.
+  const bool prompt_given = std::any_of(argv + 1, argv + argc, [](const char* arg) {
+    return std::string_view(arg).substr(0, 8) == "--prompt";
+  });
   cli.add_check([&]() -> std::string {
-    if (prompt <= tokens) return {};
+    if (prompt <= tokens || !prompt_given) return {};
     return fmt::format("--prompt {} exceeds --tokens {}: the prompt is the first P of the T tokens",
                        prompt, tokens);
   });
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
+  prompt = std::min(prompt, tokens);
   qkv::Lesson lesson(cli.common());
   const qkv::Index d_head = d_model / heads;
-  const qkv::Labels positions = numbered("t", tokens);
+  const qkv::Labels positions = qkv::numbered_labels("t", tokens);
 
   //! [setup]
   qkv::Random random(cli.common().seed);
@@ -170,17 +67,14 @@ int main(int argc, char** argv) try {
   lesson.say(
       "A decoder writes text one token at a time: to produce token t it runs attention with "
       "token t's query over the keys and values of tokens 0..t, then samples the next token "
-      "and feeds its embedding back in. Here T = {} tokens of width d_model = {}, a prompt of "
-      "P = {} tokens, and one multi-head attention layer (chapter 05) with h = {} heads of "
+      "and feeds its embedding back in. Here T = {} of width d_model = {}, a prompt of "
+      "P = {}, and one multi-head attention layer (chapter 05) with h = {} heads of "
       "d_head = {}. To keep the point on attention, row t of a seeded X plays the embedding "
       "of token t instead of a sampled token.",
-      tokens, d_model, prompt, heads, d_head);
-  show_or_record(lesson, "x", x, positions);
-  lesson.record("w_q", w.w_q);
-  lesson.record("w_k", w.w_k);
-  lesson.record("w_v", w.w_v);
-  lesson.record("w_o", w.w_o);
-  lesson.record("heads", static_cast<double>(heads));
+      qkv::plural(tokens, "token"), d_model, qkv::plural(prompt, "token"), heads, d_head);
+  lesson.show("x", x, positions, {}, "{:7.3f}");
+  lesson.record({{"w_q", w.w_q}, {"w_k", w.w_k}, {"w_v", w.w_v}, {"w_o", w.w_o}});
+  lesson.record("heads", heads);
   lesson.say("W_q, W_k, W_v and W_o are {} each, drawn like nn.Linear (--json prints them).",
              qkv::shape_label(d_model, d_model));
 
@@ -198,7 +92,7 @@ int main(int argc, char** argv) try {
       "distinct tokens. The rows below are what generation must produce: {} attention over "
       "all T tokens, each row seeing only the tokens allowed before it.",
       tokens * (tokens + 1) / 2, tokens, window > 0 ? "windowed" : "causal");
-  show_or_record(lesson, "full_output", full_output, positions);
+  lesson.show("full_output", full_output, positions, {}, "{:7.3f}");
 
   lesson.heading(window > 0 ? "With a fixed-window cache: a ring buffer" : "With a KV cache");
   if (window > 0) {
@@ -216,19 +110,47 @@ int main(int argc, char** argv) try {
         "projects one new token and attends its single query to every cached key.",
         tokens);
   }
-  std::vector<qkv::Vector> slots;
-  qkv::Matrix cached_output;
-  qkv::Index capacity = tokens;
-  if (window > 0) {
-    qkv::WindowKvCache cache(window, d_model);
-    cached_output = generate(lesson, x, w, prompt, cache, &slots);
-    capacity = window;
-  } else {
-    qkv::KvCache cache(tokens, d_model);
-    cached_output = generate(lesson, x, w, prompt, cache, &slots);
-  }
+  // Prefill, then one token per step. `observe`: print each step's shapes and record which
+  // position each cache slot holds after it (NaN: empty); the timing runs do not.
+  const qkv::Index capacity = window > 0 ? window : tokens;
+  qkv::Matrix slot_table = qkv::Matrix::Constant(tokens - prompt + 1, capacity, NAN);
+  auto generate = [&](auto& cache, bool observe) {
+    const auto record_slots = [&](qkv::Index step, qkv::Index last) {
+      for (qkv::Index p = last + 1 - cache.size(); p <= last; ++p)
+        slot_table(step, p % capacity) = static_cast<float>(p);  // a ring: slot p mod W
+    };
+    qkv::Matrix out(tokens, d_model);
+    //! [prefill]
+    // Prefill: the whole prompt in one step. Its P queries see the cache and each other
+    // under the causal mask, exactly as in full attention.
+    out.topRows(prompt) = qkv::decode_step(x.topRows(prompt), w, cache);
+    //! [prefill]
+    if (observe) {
+      lesson.line("prefill  x_new {} -> q, k, v {} each; mask {} {}; cache keys {}",
+                  qkv::shape_label(prompt, d_model), qkv::shape_label(prompt, d_model),
+                  window > 0 ? "window" : "causal", qkv::shape_label(prompt, prompt),
+                  qkv::shape_label(cache.size(), d_model));
+      record_slots(0, prompt - 1);
+    }
+    //! [decode]
+    // Decode: one new token per step. q, k, v of that token only; k and v are appended and
+    // the one query attends to every cached key.
+    for (qkv::Index t = prompt; t < tokens; ++t) {
+      out.row(t) = qkv::decode_step(x.row(t), w, cache);
+      if (!observe) continue;
+      lesson.line("step {:3}  x_new {} -> q, k, v {} each; scores per head {}; cache keys {}", t,
+                  qkv::shape_label(1, d_model), qkv::shape_label(1, d_model),
+                  qkv::shape_label(1, cache.size()), qkv::shape_label(cache.size(), d_model));
+      record_slots(t - prompt + 1, t);
+    }
+    //! [decode]
+    return out;
+  };
+  qkv::KvCache full_cache(tokens, d_model);
+  qkv::WindowKvCache ring(std::max<qkv::Index>(window, 1), d_model);
+  const qkv::Matrix cached_output = window > 0 ? generate(ring, true) : generate(full_cache, true);
   lesson.say("");
-  show_or_record(lesson, "cached_output", cached_output, positions);
+  lesson.show("cached_output", cached_output, positions, {}, "{:7.3f}");
   const double difference = (cached_output - full_output).cwiseAbs().maxCoeff();
   lesson.record("max_difference", difference);
   lesson.say(
@@ -236,24 +158,13 @@ int main(int argc, char** argv) try {
       "(the products are summed in a different order).",
       difference);
 
-  qkv::Matrix slot_table(static_cast<qkv::Index>(slots.size()), capacity);
-  for (std::size_t i = 0; i < slots.size(); ++i)
-    slot_table.row(static_cast<qkv::Index>(i)) = slots[i].transpose();
   qkv::Labels step_labels{"prefill"};
   for (qkv::Index t = prompt; t < tokens; ++t) step_labels.push_back(fmt::format("t{}", t));
-  lesson.record("cache_slots", slot_table);
-  if (slot_table.size() <= print_limit) {
-    lesson.say(
-        "Which token each slot of the cache holds after each step (nan: an empty slot). "
-        "{}",
-        window > 0 ? "Watch the ring wrap: position p lands in slot p mod W."
-                   : "The cache fills up one row per step.");
-    lesson.heatmap("cache_slots", "token position held in each cache slot", slot_table, step_labels,
-                   numbered("slot ", capacity));
-  } else {
-    lesson.line("cache_slots {}: too large to draw here; --json has it",
-                qkv::shape_label(slot_table.rows(), slot_table.cols()));
-  }
+  lesson.say("Which token each slot of the cache holds after each step (-: an empty slot). {}",
+             window > 0 ? "Watch the ring wrap: position p lands in slot p mod W."
+                        : "The cache fills up one row per step.");
+  lesson.heatmap("cache_slots", "token position held in each cache slot", slot_table, step_labels,
+                 qkv::numbered_labels("slot ", capacity));
 
   lesson.heading("Memory: what the cache holds");
   lesson.say(
@@ -273,7 +184,7 @@ int main(int argc, char** argv) try {
   //! [memory]
   std::vector<qkv::Index> cache_bytes, bytes_per_token;
   qkv::Labels model_names;
-  lesson.line("{:<27} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>12}  {:>10}", "model", "layers", "kv heads",
+  lesson.line("{:<26} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>9}  {:>10}", "model", "layers", "kv heads",
               "d_head", "tokens", "bytes", "per token", "total");
   for (const Model& m : models) {
     const auto total =
@@ -283,9 +194,9 @@ int main(int argc, char** argv) try {
     cache_bytes.push_back(total);
     bytes_per_token.push_back(per_token);
     model_names.emplace_back(m.name);
-    lesson.line("{:<27} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>12}  {:>10}  = {}", m.name, m.layers,
-                m.kv_heads, m.d_head, m.tokens, m.bytes_per_number, human_bytes(per_token), total,
-                human_bytes(total));
+    lesson.line("{:<26} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>9}  {:>10}  = {}", m.name, m.layers,
+                m.kv_heads, m.d_head, m.tokens, m.bytes_per_number, qkv::human_bytes(per_token),
+                total, qkv::human_bytes(total));
   }
   lesson.record("cache_models", model_names);
   lesson.record("cache_bytes", cache_bytes);
@@ -305,15 +216,13 @@ int main(int argc, char** argv) try {
       "4 T_k d_model: the keys and values of all T_k tokens again.");
   //! [flops]
   std::vector<qkv::Index> flop_dims, flop_keys, flops_cached, flops_recompute;
-  for (qkv::Index t_k : {qkv::Index{1}, (tokens + 1) / 2, tokens}) {
-    if (!flop_keys.empty() && flop_keys.back() == t_k) continue;
-    flop_dims.push_back(d_model);
-    flop_keys.push_back(t_k);
-  }
-  for (qkv::Index t_k : {512, 2048}) {  // the benchmark's layer: d_model 512, 8 heads
-    flop_dims.push_back(512);
-    flop_keys.push_back(t_k);
-  }
+  for (qkv::Index t_k : {qkv::Index{1}, (tokens + 1) / 2, tokens})
+    if (flop_keys.empty() || flop_keys.back() != t_k) {  // T = 1 and 2 repeat a T_k
+      flop_dims.push_back(d_model);
+      flop_keys.push_back(t_k);
+    }
+  flop_dims.insert(flop_dims.end(), {512, 512});  // the benchmark's layer: d_model 512, 8 heads
+  flop_keys.insert(flop_keys.end(), {512, 2048});
   for (std::size_t i = 0; i < flop_keys.size(); ++i) {
     flops_cached.push_back(qkv::cached_step_flops(flop_dims[i], flop_keys[i]));
     flops_recompute.push_back(qkv::recompute_step_flops(flop_dims[i], flop_keys[i]));
@@ -344,16 +253,15 @@ int main(int argc, char** argv) try {
     // Timings vary from run to run: printed with --time only, never recorded for --json.
     //! [timing]
     const int repetitions = 5;
-    const double with_cache = median_seconds(repetitions, [&] {
-      if (window > 0) {
-        qkv::WindowKvCache cache(window, d_model);
-        generate(lesson, x, w, prompt, cache, nullptr);
-      } else {
-        qkv::KvCache cache(tokens, d_model);
-        generate(lesson, x, w, prompt, cache, nullptr);
-      }
+    const double with_cache = qkv::median_seconds(repetitions, [&] {
+      full_cache.reset();
+      ring.reset();
+      if (window > 0)
+        generate(ring, false);
+      else
+        generate(full_cache, false);
     });
-    const double without_cache = median_seconds(repetitions, [&] {
+    const double without_cache = qkv::median_seconds(repetitions, [&] {
       qkv::Matrix out(tokens, d_model);
       out.topRows(prompt) = qkv::multi_head_attention(x.topRows(prompt), w,
                                                       qkv::Mask(mask.topLeftCorner(prompt, prompt)))

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "qkv/error.hpp"
+#include "qkv/files.hpp"
 #include "qkv/heatmap.hpp"
 #include "qkv/json.hpp"
 #include "qkv/lesson.hpp"
@@ -22,10 +23,6 @@
 
 namespace qkv {
 namespace {
-
-std::string format_number(float value, std::string_view spec) {
-  return fmt::format(fmt::runtime(spec), value);
-}
 
 // Display width of a UTF-8 string: counts code points, not bytes (labels may be 'é', '█').
 std::size_t display_width(std::string_view text) {
@@ -168,33 +165,103 @@ std::string xml_escape(std::string_view text) {
 
 std::string shape_label(Index rows, Index cols) { return fmt::format("({} x {})", rows, cols); }
 
-std::string format_matrix(const Matrix& m, std::string_view spec, const Labels& row_labels,
-                          const Labels& col_labels) {
-  require_labels(row_labels, m.rows(), "format_matrix", "row");
-  require_labels(col_labels, m.cols(), "format_matrix", "column");
+namespace {
+
+bool integer_spec(std::string_view spec) {
+  return spec.size() >= 2 && spec[spec.size() - 2] == 'd';
+}
+
+// The selection of rows or columns to print: all `count` when `shown` >= count, else the
+// first ceil(shown / 2) and the last floor(shown / 2), with -1 standing for "...".
+std::vector<Index> selection(Index count, Index shown) {
+  std::vector<Index> out;
+  if (shown >= count) {
+    for (Index i = 0; i < count; ++i) out.push_back(i);
+    return out;
+  }
+  const Index first = (shown + 1) / 2, last = shown / 2;
+  for (Index i = 0; i < first; ++i) out.push_back(i);
+  out.push_back(-1);
+  for (Index i = count - last; i < count; ++i) out.push_back(i);
+  return out;
+}
+
+// The table of format_matrix() for the rows and columns selected (-1: a "..." row or column).
+std::string format_selected(const Matrix& m, std::string_view spec, const Labels& row_labels,
+                            const Labels& col_labels, const std::vector<Index>& rows,
+                            const std::vector<Index>& cols) {
+  const std::string dots = "...";
+  auto cell = [&](Index r, Index c) { return r < 0 || c < 0 ? dots : format_cell(m(r, c), spec); };
   // Every cell as text first, so columns can be aligned to the widest entry.
-  std::vector<std::vector<std::string>> cells(static_cast<std::size_t>(m.rows()));
   std::size_t cell_width = widest(col_labels);
-  for (Index r = 0; r < m.rows(); ++r)
-    for (Index c = 0; c < m.cols(); ++c) {
-      cells[static_cast<std::size_t>(r)].push_back(format_number(m(r, c), spec));
-      cell_width = std::max(cell_width, display_width(cells[static_cast<std::size_t>(r)].back()));
-    }
+  for (Index r : rows)
+    for (Index c : cols) cell_width = std::max(cell_width, display_width(cell(r, c)));
   const std::size_t label_width = widest(row_labels);
   std::string out;
   if (!col_labels.empty()) {
     out += "  " + std::string(label_width + (label_width ? 1 : 0), ' ');
-    for (const auto& label : col_labels) out += " " + pad_left(label, cell_width);
+    for (Index c : cols) out += " " + pad_left(c < 0 ? dots : col_labels[c], cell_width);
     out += '\n';
   }
-  for (Index r = 0; r < m.rows(); ++r) {
+  for (Index r : rows) {
     out += "  ";
-    if (label_width) out += pad_right(row_labels[static_cast<std::size_t>(r)], label_width) + " ";
-    for (const auto& cell : cells[static_cast<std::size_t>(r)])
-      out += " " + pad_left(cell, cell_width);
+    if (label_width) out += pad_right(r < 0 ? dots : row_labels[r], label_width) + " ";
+    for (Index c : cols) out += " " + pad_left(cell(r, c), cell_width);
     out += '\n';
   }
   return out;
+}
+
+}  // namespace
+
+std::string format_cell(double value, std::string_view spec) {
+  const bool integer = integer_spec(spec);
+  if (std::isfinite(value)) {
+    return integer ? fmt::format(fmt::runtime(spec), std::llround(value))
+                   : fmt::format(fmt::runtime(spec), value);
+  }
+  const std::string zero =
+      integer ? fmt::format(fmt::runtime(spec), 0) : fmt::format(fmt::runtime(spec), 0.0);
+  const char* word = std::isnan(value) ? (integer ? "-" : "nan") : value > 0 ? "inf" : "-inf";
+  return pad_left(word, display_width(zero));
+}
+
+std::string format_numbers(const Vector& v, std::string_view spec) {
+  std::string out;
+  for (Index i = 0; i < v.size(); ++i) out += format_cell(v(i), spec);
+  return out;
+}
+
+std::string format_matrix(const Matrix& m, std::string_view spec, const Labels& row_labels,
+                          const Labels& col_labels) {
+  require_labels(row_labels, m.rows(), "format_matrix", "row");
+  require_labels(col_labels, m.cols(), "format_matrix", "column");
+  return format_selected(m, spec, row_labels, col_labels, selection(m.rows(), m.rows()),
+                         selection(m.cols(), m.cols()));
+}
+
+std::string format_matrix_within(const Matrix& m, std::string_view spec, const Labels& row_labels,
+                                 const Labels& col_labels, std::size_t width, Index max_rows) {
+  require_labels(row_labels, m.rows(), "format_matrix_within", "row");
+  require_labels(col_labels, m.cols(), "format_matrix_within", "column");
+  const std::vector<Index> rows =
+      selection(m.rows(), m.rows() <= max_rows ? m.rows() : std::max<Index>(max_rows - 1, 2));
+  const std::string full =
+      format_selected(m, spec, row_labels, col_labels, rows, selection(m.cols(), m.cols()));
+  const std::size_t full_width = display_width(full.substr(0, full.find('\n')));
+  if (full_width <= width) return full;
+  // Too wide: as many first and last columns as fit beside a "..." column, labelled with
+  // their indices when the caller gave no labels (so a reader knows which are missing).
+  const Labels labels = col_labels.empty() ? numbered_labels("", m.cols()) : col_labels;
+  std::size_t cell_width = widest(labels);
+  for (Index r : rows)
+    for (Index c = 0; c < m.cols() && r >= 0; ++c)
+      cell_width = std::max(cell_width, display_width(format_cell(m(r, c), spec)));
+  const std::size_t label_width = widest(row_labels);
+  const std::size_t prefix = 2 + (label_width ? label_width + 1 : 0);
+  const auto fit = static_cast<Index>(width > prefix ? (width - prefix) / (cell_width + 1) : 0);
+  return format_selected(m, spec, row_labels, labels, rows,
+                         selection(m.cols(), std::max<Index>(fit - 1, 2)));
 }
 
 std::string format_vector(const Vector& v, std::string_view spec, const Labels& labels) {
@@ -262,11 +329,14 @@ std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const La
   require_labels(row_labels, m.rows(), "terminal_heatmap", "row");
   require_labels(col_labels, m.cols(), "terminal_heatmap", "column");
   const HeatScale scale = heat_scale(m, low, high);
+  // The one number rule (format_cell): whole numbers (positions, counts) without decimals.
+  const bool whole = (m.array().isNaN() || m.array() == m.array().round()).all();
+  const std::string_view number_spec = whole ? "{:d}" : "{:.2f}";
   // Cells fit the widest number plus two shading characters, and the widest column label.
   std::size_t number_width = 0;
   for (Index r = 0; r < m.rows(); ++r)
     for (Index c = 0; c < m.cols(); ++c)
-      number_width = std::max(number_width, fmt::format("{:.2f}", m(r, c)).size());
+      number_width = std::max(number_width, format_cell(m(r, c), number_spec).size());
   const std::size_t cell_width = std::max({widest(col_labels), number_width + 2, std::size_t{6}});
   const std::size_t label_width = widest(row_labels);
   std::string out = "  " + std::string(label_width, ' ');
@@ -277,8 +347,8 @@ std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const La
                        ? std::string()
                        : pad_right(row_labels[static_cast<std::size_t>(r)], label_width));
     for (Index c = 0; c < m.cols(); ++c)
-      out += " " +
-             heat_cell(fmt::format("{:.2f}", m(r, c)), scale.position(m(r, c)), color, cell_width);
+      out += " " + heat_cell(format_cell(m(r, c), number_spec), scale.position(m(r, c)), color,
+                             cell_width);
     out += '\n';
   }
   return out + heat_legend(scale, color);
@@ -323,6 +393,8 @@ std::string bar_chart(const Vector& values, const Labels& labels, bool color, in
   }
   return out;
 }
+
+// ---------------------------------------------------------------------------- files.hpp
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
   std::filesystem::path temporary = path;
@@ -498,6 +570,12 @@ void JsonObject::add_raw(std::string_view key, std::string value) {
   members_.emplace_back(std::string(key), std::move(value));
 }
 
+bool JsonObject::holds(std::string_view key, const Matrix& m) const {
+  return std::any_of(members_.begin(), members_.end(), [&](const auto& member) {
+    return member.first == key && member.second == json_matrix(m, 0);
+  });
+}
+
 bool JsonObject::contains(std::string_view key) const {
   return std::any_of(members_.begin(), members_.end(),
                      [key](const auto& member) { return member.first == key; });
@@ -551,6 +629,68 @@ std::string JsonObject::dump(int indent) const {
   return out + std::string(static_cast<std::size_t>(indent), ' ') + "}";
 }
 
+// ------------------------------------------------------------- print.hpp: small helpers
+
+std::vector<std::string> dot_product_terms(const Vector& a, const Vector& b) {
+  require(a.size() == b.size(), "dot_product_terms", "the vectors must have the same length");
+  auto factor = [](float value) {
+    return value < 0 ? fmt::format("({:.4f})", value) : fmt::format("{:.4f}", value);
+  };
+  std::vector<std::string> terms;
+  for (Index i = 0; i < a.size(); ++i) {
+    if (a.size() > 8 && i == 4) {
+      terms.push_back(fmt::format("... ({} more terms) ...", a.size() - 5));
+      i = a.size() - 1;
+    }
+    terms.push_back(factor(a(i)) + "*" + factor(b(i)));
+  }
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < terms.size(); ++i)
+    if (i % 4 == 0)
+      lines.push_back((i ? "+ " : "  ") + terms[i]);
+    else
+      lines.back() += " + " + terms[i];
+  return lines;
+}
+
+Labels numbered_labels(std::string_view prefix, Index count) {
+  Labels labels;
+  for (Index i = 0; i < count; ++i) labels.push_back(fmt::format("{}{}", prefix, i));
+  return labels;
+}
+
+std::string plural(std::int64_t count, std::string_view noun) {
+  return fmt::format("{} {}{}", count, noun, count == 1 ? "" : "s");
+}
+
+std::string join(const Labels& labels, std::string_view separator) {
+  std::string out;
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    out += (i ? std::string(separator) : std::string()) + labels[i];
+  return out;
+}
+
+std::string with_commas(std::int64_t n) {
+  const std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out = n < 0 ? "-" : "";
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string human_bytes(std::int64_t bytes) {
+  constexpr std::array<const char*, 5> units{"bytes", "KiB", "MiB", "GiB", "TiB"};
+  auto value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < units.size()) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return fmt::format("{:.4g} {}", value, units[unit]);
+}
+
 // --------------------------------------------------------------------------- lesson.hpp
 
 namespace {
@@ -594,29 +734,65 @@ void Lesson::line(std::string_view text) {
   if (narrating()) fmt::print("    {}\n", text);
 }
 
+namespace {
+// "name (rows x cols)" and the table, within the lesson's width and rows.
+void print_within(std::string_view name, std::string_view shape, const Matrix& m,
+                  std::string_view spec, const Labels& row_labels, const Labels& col_labels) {
+  const std::string table =
+      format_matrix_within(m, spec, row_labels, col_labels, lesson_width, lesson_rows);
+  // Which part format_matrix_within() left out, if any: its "..." row, its "..." column.
+  const bool rows_cut = m.rows() > lesson_rows;
+  const bool cols_cut = table.substr(0, table.find('\n')).find("...") != std::string::npos ||
+                        (!rows_cut && table != format_matrix(m, spec, row_labels, col_labels));
+  const char* cut = rows_cut && cols_cut ? ": the middle rows and columns left out"
+                    : rows_cut           ? ": the middle rows left out"
+                    : cols_cut           ? ": the middle columns left out"
+                                         : "";
+  fmt::print("{} {}{}{}\n{}\n", name, shape, cut, *cut ? "; --json has every number" : "", table);
+}
+}  // namespace
+
 void Lesson::show(std::string_view name, const Matrix& m, const Labels& row_labels,
                   const Labels& col_labels, std::string_view spec) {
   json_.add(name, m);
-  if (narrating()) {
-    print_matrix(name, m, spec, row_labels, col_labels);
-    fmt::print("\n");
-  }
+  if (narrating())
+    print_within(name, shape_label(m.rows(), m.cols()), m, spec, row_labels, col_labels);
 }
 
 void Lesson::show(std::string_view name, const Vector& v, const Labels& labels,
                   std::string_view spec) {
   json_.add(name, v);
-  if (narrating()) {
-    print_vector(name, v, spec, labels);
-    fmt::print("\n");
-  }
+  if (narrating())
+    print_within(name, fmt::format("({})", v.size()), v.transpose(), spec, {}, labels);
 }
+
+namespace {
+std::size_t widest_line(std::string_view text) {
+  std::size_t widest = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    widest = std::max(widest, display_width(text.substr(start, end - start)));
+    start = end + 1;
+  }
+  return widest;
+}
+}  // namespace
 
 void Lesson::heatmap(std::string_view name, std::string_view title, const Matrix& m,
                      const Labels& row_labels, const Labels& col_labels) {
+  if (!json_.holds(name, m)) json_.add(name, m);  // show() may have recorded it already
   if (narrating()) {
-    fmt::print("{} {}\n{}\n", title, shape_label(m.rows(), m.cols()),
-               terminal_heatmap(m, row_labels, col_labels, options_.color));
+    // The one fit rule: a heatmap is a picture of the whole matrix, so one that does not fit
+    // in lesson_width columns and lesson_rows rows is not drawn at all (the plain version is
+    // measured: color codes take bytes, not columns).
+    const std::string plain = terminal_heatmap(m, row_labels, col_labels, false);
+    if (m.rows() > lesson_rows || widest_line(plain) > lesson_width) {
+      fmt::print("{} {}: too large to draw here; --json has it\n\n", title,
+                 shape_label(m.rows(), m.cols()));
+    } else {
+      fmt::print("{} {}\n{}\n", title, shape_label(m.rows(), m.cols()),
+                 options_.color ? terminal_heatmap(m, row_labels, col_labels, true) : plain);
+    }
   }
   if (!options_.svg_dir.empty()) {
     write_svg_heatmap(options_.svg_dir / (std::string(name) + ".svg"), title, m, row_labels,

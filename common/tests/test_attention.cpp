@@ -12,6 +12,8 @@
 
 #include "qkv/catch.hpp"
 #include "qkv/golden.hpp"
+#include "qkv/masking.hpp"  // the masked overload (chapter 04) is tested here too
+#include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 
 using qkv::Index;
@@ -40,6 +42,25 @@ Matrix permute_rows(const Matrix& m, const std::vector<Index>& order) {
 }
 
 }  // namespace
+
+TEST_CASE("attention_scores: Q K^T / sqrt(d_k), by hand", "[attention]") {
+  const Matrix q = qkv::matrix_from_rows({{1, 0, 0, 0}, {1, 1, 1, 1}});
+  const Matrix k = qkv::matrix_from_rows({{2, 0, 0, 0}, {1, 2, 3, 4}, {0, 0, 0, -6}});
+  const Matrix s = qkv::attention_scores(q, k);  // sqrt(4) = 2
+  REQUIRE(s.rows() == 2);                        // T_q
+  REQUIRE(s.cols() == 3);                        // T_k
+  CHECK(s == qkv::matrix_from_rows({{1, 0.5f, 0}, {1, 5, -3}}));
+  // d_k = 1: no scaling at all.
+  CHECK(qkv::attention_scores(qkv::matrix_from_rows({{3}}), qkv::matrix_from_rows({{-2}, {4}})) ==
+        qkv::matrix_from_rows({{-6, 12}}));
+  // Double precision gives the same numbers.
+  const MatrixD sd = qkv::attention_scores(q.cast<double>(), k.cast<double>());
+  CHECK(sd == s.cast<double>());
+  CHECK_THROWS_WITH(
+      qkv::attention_scores(q, Matrix::Ones(3, 5)),
+      qkv::testing::contains("attention_scores") && qkv::testing::contains("Q is 2x4, K is 3x5"));
+  CHECK_THROWS_AS(qkv::attention_scores(Matrix(2, 0), Matrix(3, 0)), qkv::ValueError);
+}
 
 TEST_CASE("attention by hand: two keys, weights from softmax, output a weighted average",
           "[attention]") {
@@ -84,9 +105,9 @@ TEST_CASE("scaled dot-product attention matches PyTorch", "[attention][golden]")
     if (c.contains("x")) {
       const Matrix x_kv = matrix_from_json(c["x"]);
       const Matrix x_q = c.contains("x_q") ? matrix_from_json(c["x_q"]) : x_kv;
-      const Matrix out = qkv::attention<float>(qkv::project(x_q, matrix_from_json(c["w_q"])),
-                                               qkv::project(x_kv, matrix_from_json(c["w_k"])),
-                                               qkv::project(x_kv, matrix_from_json(c["w_v"])));
+      const Matrix out = qkv::attention(qkv::project(x_q, matrix_from_json(c["w_q"])),
+                                        qkv::project(x_kv, matrix_from_json(c["w_k"])),
+                                        qkv::project(x_kv, matrix_from_json(c["w_v"])));
       check_matrix_close(out, matrix_from_json(c["output"]), 1e-5, 1e-6, "output from X");
     }
     if (c["largest_score"].get<double>() > 100) {
@@ -163,8 +184,8 @@ TEST_CASE("float and double attention agree", "[attention]") {
   const Matrix k = qkv::random_normal(random, 9, 16);
   const Matrix v = qkv::random_normal(random, 9, 4);
   const auto r = qkv::scaled_dot_product_attention(q, k, v);
-  const auto rd = qkv::scaled_dot_product_attention<double>(q.cast<double>(), k.cast<double>(),
-                                                            v.cast<double>());
+  const auto rd =
+      qkv::scaled_dot_product_attention(q.cast<double>(), k.cast<double>(), v.cast<double>());
   check_matrix_close(r.scores, rd.scores, 1e-5, 1e-6, "scores");
   check_matrix_close(r.weights, rd.weights, 1e-5, 1e-6, "weights");
   check_matrix_close(r.output, rd.output, 1e-5, 1e-6, "output");
@@ -184,14 +205,14 @@ TEST_CASE("large scores: stable, and the largest score takes nearly all the weig
 
 TEST_CASE("attention rejects shapes that do not fit, naming both", "[attention]") {
   const Matrix q = Matrix::Ones(2, 4);
-  CHECK_THROWS_WITH(qkv::attention<float>(q, Matrix::Ones(3, 4), Matrix::Ones(2, 5)),
+  CHECK_THROWS_WITH(qkv::attention(q, Matrix::Ones(3, 4), Matrix::Ones(2, 5)),
                     qkv::testing::contains("scaled_dot_product_attention") &&
                         qkv::testing::contains("K is 3x4, V is 2x5"));
-  CHECK_THROWS_WITH(qkv::attention<float>(q, Matrix::Ones(3, 5), Matrix::Ones(3, 5)),
+  CHECK_THROWS_WITH(qkv::attention(q, Matrix::Ones(3, 5), Matrix::Ones(3, 5)),
                     qkv::testing::contains("Q is 2x4, K is 3x5"));
-  CHECK_THROWS_AS(qkv::attention<float>(q, Matrix::Ones(3, 4), Matrix::Ones(3, 2),
-                                        qkv::Mask::Constant(3, 3, true)),
-                  qkv::ShapeError);
+  CHECK_THROWS_AS(
+      qkv::attention(q, Matrix::Ones(3, 4), Matrix::Ones(3, 2), qkv::Mask::Constant(3, 3, true)),
+      qkv::ShapeError);
 }
 
 TEST_CASE("an optional mask enters as -inf: masked keys get weight 0", "[attention]") {
@@ -211,6 +232,6 @@ TEST_CASE("an optional mask enters as -inf: masked keys get weight 0", "[attenti
   // Masking key 1 is the same as leaving it out.
   const Matrix k02 = permute_rows(k, {0, 2});
   const Matrix v02 = permute_rows(v, {0, 2});
-  check_matrix_close(r.output.row(0), qkv::attention<float>(q.topRows(1), k02, v02), 1e-5, 1e-6,
+  check_matrix_close(r.output.row(0), qkv::attention(q.topRows(1), k02, v02), 1e-5, 1e-6,
                      "masked = removed");
 }

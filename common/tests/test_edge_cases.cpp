@@ -128,8 +128,8 @@ TEST_CASE("a fully masked row gets zero weights and a zero output, never NaN", "
   CHECK(result.weights.row(1).isZero(0.0f));
   CHECK(result.output.row(1).isZero(0.0f));
   CHECK_THAT(result.weights.row(0).sum(), WithinAbs(1.0, 1e-6));
-  const auto double_result = qkv::scaled_dot_product_attention<double>(
-      q.cast<double>(), k.cast<double>(), v.cast<double>(), mask);
+  const auto double_result =
+      qkv::scaled_dot_product_attention(q.cast<double>(), k.cast<double>(), v.cast<double>(), mask);
   CHECK(double_result.output.row(1).isZero(0.0));
 
   // Multi-head: every head gets the zero row, and so do concat and concat W_o.
@@ -184,7 +184,7 @@ TEST_CASE("d = 1: scores are plain products and attention still averages", "[edg
   CHECK(mha.output.rows() == 4);
   CHECK(mha.output.cols() == 1);
   CHECK(none_nan(mha.output));
-  const auto single = qkv::scaled_dot_product_attention<float>(x * w.w_q, x * w.w_k, x * w.w_v);
+  const auto single = qkv::scaled_dot_product_attention(x * w.w_q, x * w.w_k, x * w.w_v);
   CHECK(mha.output.isApprox(single.output * w.w_o, 1e-6f));
 }
 
@@ -253,8 +253,8 @@ TEST_CASE("float and double agree on softmax and attention", "[edge]") {
       for (const auto& mask :
            {std::optional<qkv::Mask>{}, std::optional{qkv::causal_mask(t, t + 1)}}) {
         const auto f = qkv::scaled_dot_product_attention(q, k, v, mask);
-        const auto dd = qkv::scaled_dot_product_attention<double>(
-            q.cast<double>(), k.cast<double>(), v.cast<double>(), mask);
+        const auto dd = qkv::scaled_dot_product_attention(q.cast<double>(), k.cast<double>(),
+                                                          v.cast<double>(), mask);
         CHECK(f.weights.cast<double>().isApprox(dd.weights, 1e-5));
         CHECK(f.output.cast<double>().isApprox(dd.output, 1e-5));
       }
@@ -272,8 +272,8 @@ TEST_CASE("float and double agree on softmax and attention", "[edge]") {
       return MatrixD(m.middleCols(h * d_head, d_head).cast<double>());
     };
     concat.middleCols(h * d_head, d_head) =
-        qkv::scaled_dot_product_attention<double>(xd * cols(w.w_q), xd * cols(w.w_k),
-                                                  xd * cols(w.w_v), qkv::causal_mask(t))
+        qkv::scaled_dot_product_attention(xd * cols(w.w_q), xd * cols(w.w_k), xd * cols(w.w_v),
+                                          qkv::causal_mask(t))
             .output;
   }
   CHECK(mha.output.cast<double>().isApprox(concat * w.w_o.cast<double>(), 1e-5));

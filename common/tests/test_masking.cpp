@@ -13,6 +13,7 @@
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
 #include "qkv/golden.hpp"
+#include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 
 using qkv::Index;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "qkv/attention.hpp"  // the golden case checks the scores too
 #include "qkv/catch.hpp"
 #include "qkv/golden.hpp"
 #include "qkv/random.hpp"
@@ -45,25 +46,6 @@ TEST_CASE("project_qkv gives Q, K, V by three products, and checks the weights",
   CHECK_THROWS_WITH(qkv::project_qkv(x, w), qkv::testing::contains("X is 3x2, W_v is 3x1"));
 }
 
-TEST_CASE("attention_scores: Q K^T / sqrt(d_k), by hand", "[projection]") {
-  const Matrix q = qkv::matrix_from_rows({{1, 0, 0, 0}, {1, 1, 1, 1}});
-  const Matrix k = qkv::matrix_from_rows({{2, 0, 0, 0}, {1, 2, 3, 4}, {0, 0, 0, -6}});
-  const Matrix s = qkv::attention_scores(q, k);  // sqrt(4) = 2
-  REQUIRE(s.rows() == 2);                        // T_q
-  REQUIRE(s.cols() == 3);                        // T_k
-  CHECK(s == qkv::matrix_from_rows({{1, 0.5f, 0}, {1, 5, -3}}));
-  // d_k = 1: no scaling at all.
-  CHECK(qkv::attention_scores(qkv::matrix_from_rows({{3}}), qkv::matrix_from_rows({{-2}, {4}})) ==
-        qkv::matrix_from_rows({{-6, 12}}));
-  // Double precision gives the same numbers.
-  const MatrixD sd = qkv::attention_scores(q.cast<double>(), k.cast<double>());
-  CHECK(sd == s.cast<double>());
-  CHECK_THROWS_WITH(
-      qkv::attention_scores(q, Matrix::Ones(3, 5)),
-      qkv::testing::contains("attention_scores") && qkv::testing::contains("Q is 2x4, K is 3x5"));
-  CHECK_THROWS_AS(qkv::attention_scores(Matrix(2, 0), Matrix(3, 0)), qkv::ValueError);
-}
-
 TEST_CASE("random_qkv_weights: nn.Linear's range, seeded, drawn W_q, W_k, W_v in order",
           "[projection]") {
   qkv::Random random(42);
@@ -87,33 +69,6 @@ TEST_CASE("qkv_parameter_count is 3 d_model d_head", "[projection]") {
   CHECK(qkv::qkv_parameter_count(8, 4) == 96);
   CHECK(qkv::qkv_parameter_count(768, 64) == 147456);  // one GPT-2 small head
   CHECK(qkv::qkv_parameter_count(1, 1) == 3);
-}
-
-TEST_CASE("token_labels: the sentence's first words, or t0, t1, ... past its end", "[projection]") {
-  const qkv::Labels sentence{"the", "cat", "sat"};
-  CHECK(qkv::token_labels(sentence, 2) == qkv::Labels{"the", "cat"});
-  CHECK(qkv::token_labels(sentence, 3) == sentence);
-  CHECK(qkv::token_labels(sentence, 4) == qkv::Labels{"t0", "t1", "t2", "t3"});
-  CHECK(qkv::token_labels(sentence, 0).empty());
-  CHECK_THROWS_AS(qkv::token_labels(sentence, -1), qkv::ValueError);
-}
-
-TEST_CASE("build_vocabulary gives each distinct token an id by first appearance", "[projection]") {
-  const auto vocabulary = qkv::build_vocabulary({"the", "cat", "sat", "on", "the", "mat"});
-  CHECK(vocabulary.words == qkv::Labels{"the", "cat", "sat", "on", "mat"});
-  CHECK(vocabulary.ids == std::vector<Index>{0, 1, 2, 3, 0, 4});
-  CHECK(qkv::build_vocabulary({}).words.empty());
-  CHECK(qkv::build_vocabulary({"a", "a", "a"}).ids == std::vector<Index>{0, 0, 0});
-}
-
-TEST_CASE("embed looks up one table row per token id", "[projection]") {
-  const Matrix table = qkv::matrix_from_rows({{1, 2}, {3, 4}, {5, 6}});
-  CHECK(qkv::embed(table, {2, 0, 2}) == qkv::matrix_from_rows({{5, 6}, {1, 2}, {5, 6}}));
-  CHECK(qkv::embed(table, {}).rows() == 0);
-  CHECK_THROWS_WITH(qkv::embed(table, {0, 3}), qkv::testing::contains("embed") &&
-                                                   qkv::testing::contains("token id 3") &&
-                                                   qkv::testing::contains("3x2"));
-  CHECK_THROWS_AS(qkv::embed(table, {-1}), qkv::ValueError);
 }
 
 TEST_CASE("projections and scores match PyTorch", "[projection][golden]") {

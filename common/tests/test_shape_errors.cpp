@@ -13,6 +13,8 @@
 
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
+#include "qkv/embedding.hpp"
+#include "qkv/files.hpp"
 #include "qkv/heatmap.hpp"
 #include "qkv/kv_cache.hpp"
 #include "qkv/lesson.hpp"
@@ -22,6 +24,8 @@
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 #include "qkv/relevance.hpp"
+#include "qkv/timing.hpp"
+#include "qkv/toy_model.hpp"
 
 using qkv::Matrix;
 using qkv::MatrixD;
@@ -71,7 +75,7 @@ TEST_CASE("relevance.hpp checks that query, keys and values fit", "[shapes]") {
                     [&] { qkv::hard_retrieve(a, ones(4, 2), ones(4, 5)); });
 }
 
-TEST_CASE("projection.hpp checks X against the weights and Q against K", "[shapes]") {
+TEST_CASE("projection.hpp and embedding.hpp check X against the weights, Q against K", "[shapes]") {
   check_shape_error("project", {"3x4", "5x2"}, [] { qkv::project(ones(3, 4), ones(5, 2)); });
   qkv::QkvWeights w{ones(4, 2), ones(4, 3), ones(4, 2)};
   check_shape_error("project_qkv", {"4x2", "4x3"}, [&] { qkv::project_qkv(ones(3, 4), w); });
@@ -98,9 +102,11 @@ TEST_CASE("attention.hpp checks Q, K, V and the mask", "[shapes]") {
     qkv::scaled_dot_product_attention(q, k, v, qkv::Mask::Constant(2, 5, true));
   });
   check_shape_error("scaled_dot_product_attention", {"3x4", "5x2"}, [&] {
-    qkv::scaled_dot_product_attention<double>(MatrixD::Ones(3, 4), MatrixD::Ones(5, 2),
-                                              MatrixD::Ones(5, 2));
+    qkv::scaled_dot_product_attention(MatrixD::Ones(3, 4), MatrixD::Ones(5, 2),
+                                      MatrixD::Ones(5, 2));
   });
+  check_shape_error("scaled_dot_product_attention", {"3x4", "5x2"},
+                    [&] { qkv::check_attention_operands(q, ones(5, 2), v); });
   // attention() is scaled_dot_product_attention(...).output: the error is that function's.
   check_shape_error("scaled_dot_product_attention", {"5x4", "6x2"},
                     [&] { qkv::attention(q, k, ones(6, 2)); });
@@ -120,6 +126,16 @@ TEST_CASE("multi_head.hpp checks the weights, the inputs, the heads and the mask
                     [&] { qkv::multi_head_attention(ones(3, 6), w); });
   check_shape_error("multi_head_attention", {"2x3", "3x8"},
                     [&] { qkv::multi_head_attention(x, w, qkv::Mask::Constant(2, 3, true)); });
+  // The one core: Q, K, V already projected, each d_model wide; K and V the same rows.
+  check_shape_error("attend_heads", {"3x6", "3x8"},
+                    [&] { qkv::attend_heads(ones(3, 6), x, x, w); });
+  check_shape_error("attend_heads", {"3x8", "4x8"},
+                    [&] { qkv::attend_heads(x, x, ones(4, 8), w); });
+  check_shape_error("attend_heads", {"3x8", "3x6"},
+                    [&] { qkv::attend_heads(x, x, ones(3, 6), w); });
+  // Its heads run scaled_dot_product_attention, whose error names the mask.
+  check_shape_error("scaled_dot_product_attention", {"2x3", "3x3"},
+                    [&] { qkv::attend_heads(x, x, x, w, qkv::Mask::Constant(2, 3, true)); });
   check_shape_error("merge_heads", {"3x4", "3x2"}, [] {
     qkv::merge_heads({ones(3, 4), ones(3, 2)});
   });
@@ -128,6 +144,7 @@ TEST_CASE("multi_head.hpp checks the weights, the inputs, the heads and the mask
                     [&] { qkv::check_multi_head_weights(w, "check_multi_head_weights"); });
   check_shape_error("multi_head_attention", {"8x8", "8x6"},
                     [&] { qkv::multi_head_attention(x, w); });
+  check_shape_error("attend_heads", {"8x8", "8x6"}, [&] { qkv::attend_heads(x, x, x, w); });
   check_shape_error("head_weights", {"8x8", "8x6"}, [&] { qkv::head_weights(w, 0); });
   // Sizes, not shapes: heads that do not divide d_model are a ValueError naming both.
   CHECK_THROWS_WITH(qkv::split_heads(ones(3, 8), 3),
@@ -170,6 +187,10 @@ TEST_CASE("printing and figures check their labels against the matrix", "[shapes
                     [&] { qkv::print_matrix("m", m, "{:4.1f}", two); });
   check_shape_error("format_matrix", {"2 column labels", "3 columns"},
                     [&] { qkv::print_vector("v", Vector::Ones(3), "{:4.1f}", two); });
+  check_shape_error("format_matrix_within", {"2 row labels", "3 rows"},
+                    [&] { qkv::format_matrix_within(m, "{:4.1f}", two, two, 100, 32); });
+  check_shape_error("format_matrix_within", {"3 column labels", "2 columns"},
+                    [&] { qkv::format_matrix_within(m, "{:4.1f}", three, three, 100, 32); });
   check_shape_error("terminal_heatmap", {"2 row labels", "3 rows"},
                     [&] { qkv::terminal_heatmap(m, two, two, false); });
   check_shape_error("bar_chart", {"2 value labels", "3 values"},
@@ -196,10 +217,11 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
   const std::set<std::string> shape_tested{
       "dot_product", "cosine_similarity", "relevance_scores", "scaled_relevance_scores",
       "cosine_scores", "hard_retrieve", "project", "project_qkv", "attention_scores", "embed",
-      "scaled_dot_product_attention", "attention", "apply_mask", "multi_head_attention",
-      "merge_heads", "check_multi_head_weights", "head_weights", "split_heads", "decode_step",
-      "recompute_step", "format_matrix", "format_vector", "print_matrix", "print_vector",
-      "terminal_heatmap", "bar_chart", "write_svg_heatmap",
+      "scaled_dot_product_attention", "check_attention_operands", "attention", "apply_mask",
+      "multi_head_attention", "attend_heads", "format_matrix_within", "merge_heads",
+      "check_multi_head_weights", "head_weights", "split_heads", "decode_step", "recompute_step",
+      "format_matrix", "format_vector", "print_matrix", "print_vector", "terminal_heatmap",
+      "bar_chart", "write_svg_heatmap",
       // classes
       "KvCache", "WindowKvCache", "Lesson"};
   const std::set<std::string> no_shapes{
@@ -217,10 +239,12 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "report_error", "stdout_supports_color", "write_file_atomically", "json_number",
       "json_string", "color_mode", "color_mode_for", "display_columns", "wrap_words",
       "parse_integer", "parse_unsigned", "parse_number", "parse_as", "run", "now_seconds",
+      "format_cell", "format_numbers", "numbered_labels", "join", "with_commas", "human_bytes",
+      "toy_model", "dot_product_terms", "plural", "median_seconds",
       // classes and structs without shaped arguments, or plain data
       "Error", "ShapeError", "ValueError", "NotDone", "Cli", "CommonOptions", "JsonObject",
       "Random", "Spread", "QkvWeights", "Qkv", "Vocabulary", "AttentionResultT", "MultiHeadWeights",
-      "MultiHeadResult", "Child", "Limits", "Options", "Result"};
+      "MultiHeadResult", "Child", "Limits", "Options", "Result", "ToyModel", "Labels"};
 
   const std::filesystem::path headers =
       std::filesystem::path(QKV_TEST_DATA_DIR) / "../../include/qkv";

@@ -44,8 +44,4 @@ std::string bar_chart(const Vector& values, const Labels& labels, bool color, in
 void write_svg_heatmap(const std::filesystem::path& path, std::string_view title, const Matrix& m,
                        const Labels& row_labels, const Labels& col_labels);
 
-/// Writes `contents` to `path` through a temporary file in the same folder and a rename.
-/// Throws qkv::Error naming the path when it cannot.
-void write_file_atomically(const std::filesystem::path& path, std::string_view contents);
-
 }  // namespace qkv

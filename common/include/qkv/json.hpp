@@ -6,6 +6,7 @@
 /// same float, so the same seed always gives byte-identical output; NaN and infinities,
 /// which JSON cannot represent, are written as null.
 
+#include <concepts>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -26,13 +27,20 @@ class JsonObject {
   void add(std::string_view key, const Labels& strings);              ///< Strings (tokens).
   /// A number, as json_number() writes it.
   void add(std::string_view key, double number);
+  /// A whole number (a count, a size, an index), written exactly.
+  template <std::integral Integer>
+  requires(!std::same_as<Integer, bool>) void add(std::string_view key, Integer number) {
+    add_raw(key, std::to_string(number));
+  }
   void add(std::string_view key, std::string_view text);  ///< A string, escaped.
   /// A string, escaped.
   void add(std::string_view key, const char* text) { add(key, std::string_view(text)); }
   /// A nested object.
   void add(std::string_view key, const JsonObject& object);
 
-  bool contains(std::string_view key) const;       ///< Whether `key` was added.
+  bool contains(std::string_view key) const;  ///< Whether `key` was added.
+  /// Whether `key` was added with exactly this matrix (as add() would write it).
+  bool holds(std::string_view key, const Matrix& m) const;
   bool empty() const { return members_.empty(); }  ///< Whether nothing was added.
   /// The object as text: one member per line, two-space indent, matrices one row per line.
   std::string dump(int indent = 0) const;

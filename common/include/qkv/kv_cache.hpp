@@ -10,7 +10,8 @@
 /// computes \f$ q_t, k_t, v_t \f$ of the new token only, appends \f$ k_t, v_t \f$ and
 /// attends one query to all cached keys:
 /// \f[ o_t = \mathrm{softmax}\!\left(\frac{q_t K_{0..t}^\top}{\sqrt{d_{head}}}\right) V_{0..t}
-/// \quad \text{(per head, then } [o^1 \dots o^h]\, W_o \text{)}. \f]
+/// \quad \text{(per head, then } [o^1 \dots o^h]\, W_o \text{)}, \f]
+/// chapter 05's attend_heads() on the cache's rows: the same layer, cached.
 /// The price is memory: the cache grows by one key and one value per layer and token.
 
 #include <algorithm>
@@ -22,8 +23,6 @@
 #include "qkv/error.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
-#include "qkv/projection.hpp"
-#include "qkv/softmax.hpp"
 #include "qkv/types.hpp"
 
 namespace qkv {
@@ -205,25 +204,6 @@ class WindowKvCache {
 
 namespace detail {
 
-/// Multi-head attention of the queries `q` (T_q x d_model, heads side by side) over keys
-/// and values given as any Eigen expressions (views into a cache need no copy), then
-/// mixed by W_o: \f$ [\mathrm{softmax}(Q_i K_i^\top / \sqrt{d_{head}} + M) V_i]_i\, W_o \f$.
-template <typename DerivedK, typename DerivedV>
-Matrix attend_heads(const Matrix& q, const Eigen::MatrixBase<DerivedK>& k,
-                    const Eigen::MatrixBase<DerivedV>& v, const MultiHeadWeights& w,
-                    const std::optional<Mask>& mask) {
-  const Index d_head = w.d_head();
-  Matrix concat(q.rows(), w.d_model());
-  for (Index i = 0; i < w.heads; ++i) {
-    Matrix scores =
-        attention_scores(q.middleCols(i * d_head, d_head), k.middleCols(i * d_head, d_head));
-    if (mask) scores = apply_mask(scores, *mask);
-    concat.middleCols(i * d_head, d_head).noalias() =
-        softmax_rows(scores) * v.middleCols(i * d_head, d_head);
-  }
-  return concat * w.w_o;
-}
-
 inline void check_decode_inputs(const Matrix& x_new, const MultiHeadWeights& w, Index cache_width,
                                 std::string_view function) {
   check_multi_head_weights(w, function);
@@ -255,7 +235,7 @@ inline Matrix decode_step(const Matrix& x_new, const MultiHeadWeights& w, KvCach
   const Index t_new = x_new.rows();
   std::optional<Mask> mask;
   if (t_new > 1) mask = causal_mask(t_new, cache.size());
-  return detail::attend_heads(q, cache.keys(), cache.values(), w, mask);
+  return attend_heads(q, cache.keys(), cache.values(), w, mask).output;
 }
 
 /// One step of decoding with a fixed-window cache: like decode_step(const Matrix&, const
@@ -274,7 +254,7 @@ inline Matrix decode_step(const Matrix& x_new, const MultiHeadWeights& w, Window
   const Index t_new = x_new.rows();
   if (t_new == 1) {
     cache.append(k, v);
-    return detail::attend_heads(q, cache.stored_keys(), cache.stored_values(), w, std::nullopt);
+    return attend_heads(q, cache.stored_keys(), cache.stored_values(), w).output;
   }
   const Index held = cache.size();
   Matrix keys(held + t_new, w.d_model()), values(held + t_new, w.d_model());
@@ -285,7 +265,7 @@ inline Matrix decode_step(const Matrix& x_new, const MultiHeadWeights& w, Window
   // Keys are consecutive positions and the queries the last t_new of them, so the window
   // relation is chapter 04's window mask, bottom rows.
   const Mask mask = window_mask(held + t_new, cache.window()).bottomRows(t_new);
-  Matrix out = detail::attend_heads(q, keys, values, w, mask);
+  Matrix out = attend_heads(q, keys, values, w, mask).output;
   cache.append(k, v);
   return out;
 }

@@ -6,8 +6,11 @@
 
 #include <fmt/format.h>
 
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "qkv/cli.hpp"
@@ -45,20 +48,32 @@ class Lesson {
   }
 
   /// Prints the matrix with its name, shape and labels, and records it for `--json`.
+  /// Wider than lesson_width columns or taller than lesson_rows rows, it is printed with its
+  /// first and last columns (rows) only (format_matrix_within()): the one rule for matrices
+  /// too large to print. --json always has every number.
   void show(std::string_view name, const Matrix& m, const Labels& row_labels = {},
             const Labels& col_labels = {}, std::string_view spec = default_spec);
   /// Prints the vector with its name and length, and records it for `--json`.
   void show(std::string_view name, const Vector& v, const Labels& labels = {},
             std::string_view spec = default_spec);
 
-  /// Records a value for `--json` without printing it.
+  /// Records a value for `--json` without printing it: a matrix, a vector, a list of
+  /// matrices, integers, labels, a number (integers without a cast) or a string.
   template <typename T>
   void record(std::string_view name, const T& value) {
     json_.add(name, value);
   }
+  /// Records several matrices for `--json`, in order: `record({{"x", x}, {"w_q", w.w_q}})`.
+  void record(
+      std::initializer_list<std::pair<std::string_view, std::reference_wrapper<const Matrix>>>
+          matrices) {
+    for (const auto& [name, m] : matrices) json_.add(name, m.get());
+  }
 
-  /// Prints `m` as a terminal heatmap (and records it under `name`); with `--svg DIR` also
-  /// writes `DIR/<name>.svg`.
+  /// Prints `m` as a terminal heatmap and records it under `name` (once: a matrix already
+  /// recorded under `name` by show() is not recorded again; a different one throws
+  /// qkv::Error); with `--svg DIR` also writes `DIR/<name>.svg`. A heatmap wider than
+  /// lesson_width columns or taller than lesson_rows rows is not drawn (a line says so).
   void heatmap(std::string_view name, std::string_view title, const Matrix& m,
                const Labels& row_labels, const Labels& col_labels);
   /// Prints `values` as a bar chart (recording nothing: show() the vector as well).

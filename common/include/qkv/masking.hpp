@@ -15,8 +15,11 @@
 /// scaled_dot_product_attention()). No NaN ever comes out of a mask.
 
 #include <limits>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "qkv/attention.hpp"
 #include "qkv/error.hpp"
 #include "qkv/types.hpp"
 
@@ -100,6 +103,40 @@ Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> apply_ma
   require_shapes(scores.rows() == mask.rows() && scores.cols() == mask.cols(), "apply_mask",
                  "the mask must have the scores' shape", "scores", scores, "mask", mask);
   return mask.select(scores.array(), -std::numeric_limits<Scalar>::infinity()).matrix();
+}
+
+/// Chapter 03's scaled dot-product attention with a mask:
+/// \f$ S = Q K^\top / \sqrt{d_k} + M,\ W = \mathrm{softmax}_{\text{rows}}(S),\ O = W V \f$.
+/// The mask, if given, is T_q x T_k; without one this is scaled_dot_product_attention(q, k, v).
+/// A query whose keys are all masked gets zero weights and a zero output row.
+/// @throws ShapeError if Q and K differ in d_k, K and V in T_k, or the mask in shape.
+template <typename DerivedQ, typename DerivedK, typename DerivedV>
+AttentionResultT<typename DerivedQ::Scalar> scaled_dot_product_attention(
+    const Eigen::MatrixBase<DerivedQ>& q, const Eigen::MatrixBase<DerivedK>& k,
+    const Eigen::MatrixBase<DerivedV>& v, const std::optional<Mask>& mask) {
+  if (!mask) return scaled_dot_product_attention(q, k, v);
+  check_attention_operands(q, k, v);
+  if (mask->rows() != q.rows() || mask->cols() != k.rows()) {
+    throw ShapeError(
+        "scaled_dot_product_attention: the mask must be T_q x T_k, as the scores "
+        "(mask is " +
+        shape_of(*mask) + ", scores are " + std::to_string(q.rows()) + "x" +
+        std::to_string(k.rows()) + ")");
+  }
+  AttentionResultT<typename DerivedQ::Scalar> result;
+  result.scores = apply_mask(attention_scores(q, k), *mask);  // S + M
+  result.weights = softmax_rows(result.scores);
+  result.output = result.weights * v;
+  return result;
+}
+
+/// Just the output \f$ \mathrm{softmax}(Q K^\top / \sqrt{d_k} + M) V \f$ (see
+/// scaled_dot_product_attention()).
+template <typename DerivedQ, typename DerivedK, typename DerivedV>
+Eigen::Matrix<typename DerivedQ::Scalar, Eigen::Dynamic, Eigen::Dynamic> attention(
+    const Eigen::MatrixBase<DerivedQ>& q, const Eigen::MatrixBase<DerivedK>& k,
+    const Eigen::MatrixBase<DerivedV>& v, const std::optional<Mask>& mask) {
+  return scaled_dot_product_attention(q, k, v, mask).output;
 }
 
 }  // namespace qkv

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "qkv/attention.hpp"
@@ -125,8 +126,40 @@ struct MultiHeadResult {
   Matrix output;                ///< T_q x d_model: concat W_o
 };
 
+/// The one multi-head attention, on queries, keys and values already projected (heads side
+/// by side, head i in columns \f$ i\,d_{head} .. (i+1)\,d_{head}-1 \f$): each head runs
+/// chapter 03's scaled_dot_product_attention() on its columns, and W_o mixes the heads,
+/// \f$ O_i = \mathrm{softmax}(Q_i K_i^\top / \sqrt{d_{head}} + M)\, V_i,\quad
+/// \mathrm{MHA} = [O_1 \dots O_h]\, W_o \f$.
+/// Q is T_q x d_model, K and V are T_k x d_model, given as views (a block of a KV cache is
+/// read in place, not copied); the mask, if given, is T_q x T_k and shared by all heads.
+/// multi_head_attention() projects X and calls this; so does every cached decode step.
+/// @throws ShapeError if Q, K or V does not have d_model columns, K and V differ in rows, or
+///         the mask is not T_q x T_k; ValueError unless h divides d_model.
+inline MultiHeadResult attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
+                                    Eigen::Ref<const Matrix> v, const MultiHeadWeights& w,
+                                    const std::optional<Mask>& mask = std::nullopt) {
+  check_multi_head_weights(w, "attend_heads");
+  require_shapes(q.cols() == w.d_model() && k.cols() == w.d_model(), "attend_heads",
+                 "queries and keys must have d_model columns", "Q", q, "K", k);
+  require_shapes(v.cols() == w.d_model() && v.rows() == k.rows(), "attend_heads",
+                 "the values must be T_k x d_model, as the keys", "K", k, "V", v);
+  const Index d_head = w.d_head();
+  MultiHeadResult result;
+  for (Index i = 0; i < w.heads; ++i) {
+    auto head = scaled_dot_product_attention(q.middleCols(i * d_head, d_head),
+                                             k.middleCols(i * d_head, d_head),
+                                             v.middleCols(i * d_head, d_head), mask);
+    result.weights.push_back(std::move(head.weights));
+    result.heads.push_back(std::move(head.output));
+  }
+  result.concat = merge_heads(result.heads);
+  result.output = result.concat * w.w_o;
+  return result;
+}
+
 /// Multi-head attention of queries from `x_q` over keys and values from `x_kv`
-/// (self-attention: pass the same X twice):
+/// (self-attention: pass the same X twice): projects, then attend_heads(),
 /// \f$ O_i = \mathrm{softmax}\big((X_q W_q)_i (X_{kv} W_k)_i^\top / \sqrt{d_{head}} + M\big)
 /// (X_{kv} W_v)_i,\quad \mathrm{MHA} = [O_1 \dots O_h] W_o \f$.
 /// The mask, if given, is T_q x T_k and shared by all heads.
@@ -142,19 +175,7 @@ inline MultiHeadResult multi_head_attention(const Matrix& x_q, const Matrix& x_k
     require_shapes(mask->rows() == x_q.rows() && mask->cols() == x_kv.rows(),
                    "multi_head_attention", "the mask must be T_q x T_k (one row per query)", "mask",
                    *mask, "X_kv", x_kv);
-  const auto q = split_heads(x_q * w.w_q, w.heads);
-  const auto k = split_heads(x_kv * w.w_k, w.heads);
-  const auto v = split_heads(x_kv * w.w_v, w.heads);
-  MultiHeadResult result;
-  for (Index i = 0; i < w.heads; ++i) {
-    const auto head = static_cast<std::size_t>(i);
-    auto attended = scaled_dot_product_attention(q[head], k[head], v[head], mask);
-    result.weights.push_back(std::move(attended.weights));
-    result.heads.push_back(std::move(attended.output));
-  }
-  result.concat = merge_heads(result.heads);
-  result.output = result.concat * w.w_o;
-  return result;
+  return attend_heads(x_q * w.w_q, x_kv * w.w_k, x_kv * w.w_v, w, mask);
 }
 
 /// Self-attention: multi_head_attention(x, x, w, mask).

@@ -4,9 +4,11 @@
 /// X is T x d_model, Q is T x d_head, the scores Q K^T are T_q x T_k.
 
 #include <Eigen/Core>
+#include <concepts>
 #include <initializer_list>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace qkv {
@@ -22,8 +24,25 @@ using Vector = Eigen::VectorXf;
 using MatrixD = Eigen::MatrixXd;
 using VectorD = Eigen::VectorXd;  ///< A column vector of doubles (see MatrixD).
 
-/// Labels for the rows or columns of a printed matrix (usually tokens).
-using Labels = std::vector<std::string>;
+/// Labels for the rows or columns of a printed matrix (usually tokens): a vector of strings
+/// that is indexed with the same Index as the matrix it labels, `labels[row]`, without a cast.
+struct Labels : std::vector<std::string> {
+  using std::vector<std::string>::vector;
+  Labels() = default;
+  /// Any vector of strings is a list of labels.
+  Labels(std::vector<std::string> strings) : std::vector<std::string>(std::move(strings)) {}
+
+  /// Label `i`, for any integer type (Index, std::size_t, int).
+  template <std::integral I>
+  const std::string& operator[](I i) const {
+    return std::vector<std::string>::operator[](static_cast<size_type>(i));
+  }
+  /// Label `i`, writable.
+  template <std::integral I>
+  std::string& operator[](I i) {
+    return std::vector<std::string>::operator[](static_cast<size_type>(i));
+  }
+};
 
 /// A matrix written out row by row, so hand-made examples read like tables:
 /// `matrix_from_rows({{1, 2}, {3, 4}})`. Throws std::invalid_argument for ragged rows.
