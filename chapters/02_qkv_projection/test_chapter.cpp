@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "qkv/attention.hpp"
 #include "qkv/chapter_test.hpp"
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"

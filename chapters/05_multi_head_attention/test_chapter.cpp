@@ -153,7 +153,7 @@ TEST_CASE("the narrated lesson prints the shapes at every step and the parameter
 
   // Matrices wider than 16 columns are recorded but not printed.
   const std::string wide = chapter_narration({"--dim", "32", "--heads", "4"});
-  CHECK_THAT(wide, contains("w_q (32 x 32): too wide to print; --json has it"));
+  CHECK_THAT(wide, contains("w_q (32 x 32): the middle columns left out; --json has every number"));
   CHECK_THAT(wide, contains("q_head0 (6 x 8)"));
 }
 
