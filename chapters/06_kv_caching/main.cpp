@@ -42,11 +42,8 @@ int main(int argc, char** argv) try {
   cli.require_divides("--heads", heads, "--dim", d_model);
   // A default adapts to the sizes given (--tokens 1 prefills 1); an explicit --prompt
   // longer than --tokens is an error.
-  const bool prompt_given = std::any_of(argv + 1, argv + argc, [](const char* arg) {
-    return std::string_view(arg).substr(0, 8) == "--prompt";
-  });
   cli.add_check([&]() -> std::string {
-    if (prompt <= tokens || !prompt_given) return {};
+    if (prompt <= tokens || !cli.given("--prompt")) return {};
     return fmt::format("--prompt {} exceeds --tokens {}: the prompt is the first P of the T tokens",
                        prompt, tokens);
   });

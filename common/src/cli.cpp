@@ -37,6 +37,7 @@ struct Cli::Impl {
   std::vector<Flag> flags;
   std::vector<std::function<std::string()>> checks;
   std::string svg_dir;
+  std::vector<std::string> given;  ///< the flags on the command line, as parse() met them
 
   const Flag* find(std::string_view flag) const {
     const auto at = std::find_if(flags.begin(), flags.end(),
@@ -190,6 +191,10 @@ std::string Cli::usage() const {
   return out;
 }
 
+bool Cli::given(std::string_view flag) const {
+  return std::find(impl_->given.begin(), impl_->given.end(), flag) != impl_->given.end();
+}
+
 std::optional<int> Cli::parse(int argc, const char* const* argv) {
   auto& impl = *impl_;
   const auto fail = [&](const std::string& problem) {
@@ -214,6 +219,7 @@ std::optional<int> Cli::parse(int argc, const char* const* argv) {
     const std::size_t equals = arg.find('=');
     const std::string name = arg.substr(0, equals);
     const auto* flag = impl.find(name);
+    if (flag != nullptr) impl.given.push_back(flag->name);
     if (flag == nullptr)
       return fail(
           fmt::format("unknown flag {}; this chapter's flags are {}", name, impl.flag_list()));

@@ -72,6 +72,25 @@ TEST_CASE("Cli parses the common flags and a size", "[cli]") {
   CHECK(tokens == 12);
 }
 
+TEST_CASE("Cli says which flags were given, so a default can adapt and a value be checked",
+          "[cli]") {
+  qkv::Cli cli("test", "a test");
+  qkv::Index tokens = 8, prompt = 3;
+  cli.add_size("--tokens", tokens, "tokens", 1, 64);
+  cli.add_size("--prompt", prompt, "prompt", 1, 64);
+  bool prompt_given_in_check = true;
+  cli.add_check([&]() -> std::string {
+    prompt_given_in_check = cli.given("--prompt");
+    return {};
+  });
+  CHECK_FALSE(parse(cli, {"--tokens=1", "--seed", "3"}).has_value());
+  CHECK(cli.given("--tokens"));
+  CHECK(cli.given("--seed"));
+  CHECK_FALSE(cli.given("--prompt"));
+  CHECK_FALSE(prompt_given_in_check);
+  CHECK_FALSE(cli.given("--json"));
+}
+
 TEST_CASE("Cli returns 2 for every malformed command line", "[cli]") {
   for (const std::vector<std::string>& args : {std::vector<std::string>{"--nope"},
                                                {"--tokens"},

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qkv/types.hpp"
@@ -79,6 +80,9 @@ class Cli {
   /// when the chapter should run. Also creates the `--svg` folder and checks that it can
   /// be written.
   std::optional<int> parse(int argc, const char* const* argv);
+  /// True when `flag` was on the command line (so a default may adapt to the other sizes
+  /// while an explicit value is checked); meaningful inside add_check() rules and after parse().
+  bool given(std::string_view flag) const;
 
   /// The flags every chapter has, as parse() read them.
   const CommonOptions& common() const { return common_; }
