@@ -20,16 +20,13 @@
 #include "qkv/json.hpp"
 #include "qkv/lesson.hpp"
 #include "qkv/print.hpp"
+#include "qkv/terminal.hpp"
 
 namespace qkv {
 namespace {
 
-// Display width of a UTF-8 string: counts code points, not bytes (labels may be 'é', '█').
-std::size_t display_width(std::string_view text) {
-  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
+// Columns a label or cell takes: code points, not bytes (labels may be 'é', '█').
+std::size_t display_width(std::string_view text) { return display_columns(text); }
 
 std::string pad_left(std::string_view text, std::size_t width) {
   const std::size_t w = display_width(text);
@@ -281,16 +278,24 @@ void print_vector(std::string_view name, const Vector& v, std::string_view spec,
 
 // -------------------------------------------------------------------------- heatmap.hpp
 
-bool stdout_supports_color() {
-  const char* no_color = std::getenv("NO_COLOR");
-  if (no_color != nullptr && no_color[0] != '\0') return false;
-  return isatty(fileno(stdout)) != 0;
-}
+bool stdout_supports_color() { return color_mode(STDOUT_FILENO) != ColorMode::none; }
 
 namespace {
 // One heatmap cell, `width` wide: the number on its color (text dark on the bright end of
 // the scale, light on the dark end), or the number and two shading characters.
 std::string heat_cell(std::string_view number, double t, bool color, std::size_t width) {
+  if (color && color_mode(STDOUT_FILENO) == ColorMode::basic) {
+    // A terminal that does not say it has 24-bit color gets five of its 16 colors, in the
+    // order of viridis: blue, cyan, green, yellow, bright yellow; gray for nan or inf.
+    static constexpr std::array<fmt::terminal_color, 5> palette{
+        fmt::terminal_color::blue, fmt::terminal_color::cyan, fmt::terminal_color::green,
+        fmt::terminal_color::yellow, fmt::terminal_color::bright_yellow};
+    const auto bg = std::isfinite(t) ? palette[static_cast<std::size_t>(std::lround(
+                                           std::clamp(t, 0.0, 1.0) * (palette.size() - 1)))]
+                                     : fmt::terminal_color::bright_black;
+    return fmt::format(fmt::bg(bg) | fmt::fg(fmt::terminal_color::black), "{}",
+                       pad_left(number, width));
+  }
   if (color) {
     const Rgb bg = viridis_at(t);
     const bool bright = 0.299 * bg.r + 0.587 * bg.g + 0.114 * bg.b > 140;
@@ -693,41 +698,14 @@ std::string human_bytes(std::int64_t bytes) {
 
 // --------------------------------------------------------------------------- lesson.hpp
 
-namespace {
-// Greedy word wrap; keeps the author's explicit line breaks.
-std::string wrap(std::string_view text, std::size_t width) {
-  std::string out, line;
-  auto flush = [&] {
-    out += line + '\n';
-    line.clear();
-  };
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t end = std::min(text.find('\n', start), text.size());
-    std::string_view paragraph = text.substr(start, end - start);
-    std::size_t pos = 0;
-    while (pos < paragraph.size()) {
-      const std::size_t space = std::min(paragraph.find(' ', pos), paragraph.size());
-      const std::string_view word = paragraph.substr(pos, space - pos);
-      if (!line.empty() && display_width(line) + 1 + display_width(word) > width) flush();
-      if (!line.empty()) line += ' ';
-      line += word;
-      pos = space + 1;
-    }
-    flush();
-    start = end + 1;
-  }
-  return out;
-}
-}  // namespace
-
 void Lesson::heading(std::string_view title) {
   ++section_;
   if (narrating()) fmt::print("\n== {}. {} ==\n\n", section_, title);
 }
 
 void Lesson::say(std::string_view text) {
-  if (narrating()) fmt::print("{}", wrap(text, 92));
+  if (!narrating()) return;
+  for (const auto& line : wrap_words(text, 92)) fmt::print("{}\n", line);
 }
 
 void Lesson::line(std::string_view text) {
