@@ -28,7 +28,19 @@
 #include <string>
 
 #if QKV_HAVE_LIBBACKTRACE
-#include <backtrace.h>
+// libbacktrace's interface, as GCC's backtrace.h declares it (stable since GCC 4.8). Declared
+// here rather than included: the header sits in GCC's private include folder, which clang
+// and clang-tidy do not search.
+extern "C" {
+struct backtrace_state;
+using backtrace_error_callback = void (*)(void* data, const char* message, int errnum);
+using backtrace_full_callback = int (*)(void* data, std::uintptr_t pc, const char* filename,
+                                        int lineno, const char* function);
+backtrace_state* backtrace_create_state(const char* filename, int threaded,
+                                        backtrace_error_callback error_callback, void* data);
+int backtrace_full(backtrace_state* state, int skip, backtrace_full_callback callback,
+                   backtrace_error_callback error_callback, void* data);
+}
 #endif
 
 namespace {
@@ -112,18 +124,19 @@ Location learner_frame() {
 }  // namespace
 
 // The names and signatures are the runtimes' own (glibc's <assert.h>, libstdc++'s
-// <bits/c++config.h>); the definitions replace theirs in an exercise test.
+// <bits/c++config.h>, whose declarations also make them noreturn); the definitions replace
+// theirs in an exercise test.
 // NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp)
-extern "C" [[noreturn]] void __assert_fail(const char* assertion, const char* file,
-                                           unsigned int line, const char* /*function*/) noexcept {
+extern "C" void __assert_fail(const char* assertion, const char* file, unsigned int line,
+                              const char* /*function*/) noexcept {
   // Eigen's checks are assert()s; its file names say which it was.
   const bool eigen = std::strstr(file, "/Eigen/") != nullptr;
   report_and_abort(eigen ? "Eigen" : "assert", assertion, file, line);
 }
 
 namespace std {
-[[noreturn]] void __glibcxx_assert_fail(const char* file, int line, const char* /*function*/,
-                                        const char* condition) noexcept {
+void __glibcxx_assert_fail(const char* file, int line, const char* /*function*/,
+                           const char* condition) noexcept {
   report_and_abort("the standard library", condition, file, static_cast<unsigned>(line));
 }
 }  // namespace std
