@@ -105,7 +105,7 @@ std::string check_writable_folder(const std::filesystem::path& dir) {
 }  // namespace
 
 Cli::Cli(std::string name, std::string description)
-    : impl_(std::make_unique<Impl>(Impl{std::move(name), std::move(description), {}, {}, {}})) {
+    : impl_(std::make_unique<Impl>(Impl{std::move(name), std::move(description), {}, {}, {}, {}})) {
   constexpr auto all_seeds = std::numeric_limits<std::uint64_t>::max();
   impl_->flags.push_back({"--seed", "N", "seed for every random number (same seed, same output)",
                           fmt::format("0 or more, default {}", common_.seed),
