@@ -243,7 +243,7 @@ std::string format_matrix_within(const Matrix& m, std::string_view spec, const L
   require_labels(col_labels, m.cols(), "format_matrix_within", "column");
   const std::vector<Index> rows =
       selection(m.rows(), m.rows() <= max_rows ? m.rows() : std::max<Index>(max_rows - 1, 2));
-  const std::string full =
+  std::string full =
       format_selected(m, spec, row_labels, col_labels, rows, selection(m.cols(), m.cols()));
   const std::size_t full_width = display_width(full.substr(0, full.find('\n')));
   if (full_width <= width) return full;

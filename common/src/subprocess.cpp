@@ -108,7 +108,7 @@ std::string find_program(const std::string& program, const std::vector<std::stri
   while (start <= path.size()) {
     const std::size_t end = std::min(path.find(':', start), path.size());
     const std::string dir = path.substr(start, end - start);
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + program;
     if (is_executable_file(candidate)) return candidate;
     start = end + 1;
   }

@@ -134,7 +134,7 @@ std::size_t Context::index_of(const Exercise& e) const {
 
 fs::path find_root(const std::string& flag, const fs::path& cwd) {
   if (!flag.empty()) {
-    const auto root = fs::absolute(flag).lexically_normal();
+    auto root = fs::absolute(flag).lexically_normal();
     if (!fs::is_regular_file(root / "exercises" / "manifest")) {
       std::fprintf(stderr, "qkv-learn: error: --root %s: no exercises/manifest there\n",
                    flag.c_str());
@@ -159,7 +159,7 @@ fs::path find_build(const std::string& flag, const fs::path& root) {
   if (!flag.empty()) return fs::absolute(flag).lexically_normal();
   const auto exe = executable_path();
   if (!exe.empty()) {
-    const auto own = exe.parent_path().parent_path();
+    auto own = exe.parent_path().parent_path();
     const auto cache = read_file(own / "CMakeCache.txt");
     if (!cache.empty() && cache_value(cache, "QKV_EXERCISES_FROM") == "exercises" &&
         same_folder(cache_value(cache, "CMAKE_HOME_DIRECTORY"), root))

@@ -356,12 +356,11 @@ std::vector<std::string> describe_failure(
     if (written && values) {
       // Tests put the code under test on the left, as in CHECK(top_k(s, 2) == {1, 2});
       // if it is on the right, or the left is a plain value, swap.
-      bool got_left = true;
-      if (mentions_exercise(written->second) && !mentions_exercise(written->first))
-        got_left = false;
-      else if (!mentions_exercise(written->first) && looks_literal(written->first) &&
-               !looks_literal(written->second))
-        got_left = false;
+      const bool got_right =
+          (mentions_exercise(written->second) && !mentions_exercise(written->first)) ||
+          (!mentions_exercise(written->first) && looks_literal(written->first) &&
+           !looks_literal(written->second));
+      const bool got_left = !got_right;
       add_value(lines, expected, got_left ? values->second : values->first);
       add_value(lines, got, got_left ? values->first : values->second);
     } else if (failure.expanded != failure.original) {

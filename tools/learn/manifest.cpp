@@ -96,6 +96,7 @@ std::vector<std::string> similar_ids(const std::vector<Exercise>& exercises, std
   std::stable_sort(close.begin(), close.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> ids;
+  ids.reserve(close.size());
   for (const auto& [distance, name] : close) ids.push_back(name);
   return ids;
 }

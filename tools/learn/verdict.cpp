@@ -50,7 +50,7 @@ std::map<std::string, std::string> source_hashes(const Context& ctx, const Exerc
 
 std::string combined(const std::map<std::string, std::string>& hashes) {
   std::string all;
-  for (const auto& [file, hash] : hashes) all += file + "=" + hash + "\n";
+  for (const auto& [file, hash] : hashes) all.append(file).append("=").append(hash).append("\n");
   return hash_text(all);
 }
 
