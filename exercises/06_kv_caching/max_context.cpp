@@ -11,7 +11,7 @@
 //          or any field of `shape` below 1 (qkv::require in qkv/error.hpp).
 //       2. Subtract the weights' bytes from the memory; if nothing is left, return 0.
 //       3. Divide what is left by the bytes one token costs for the whole batch and round
-//          down. qkv::kv_cache_bytes (qkv/kv_cache.hpp) computes 2 x layers x kv_heads x
+//          down. qkv::kv_cache_bytes (qkv/cache_size.hpp) computes 2 x layers x kv_heads x
 //          d_head x tokens x bytes_per_number; with tokens = batch it is the cost of one
 //          more token in every sequence.
 // Check with:  build/dev/bin/qkv-learn check max_context
@@ -19,8 +19,8 @@
 
 #include "max_context.hpp"
 
+#include "qkv/cache_size.hpp"
 #include "qkv/error.hpp"
-#include "qkv/kv_cache.hpp"
 
 namespace qkv::exercises {
 

@@ -3,7 +3,7 @@
 #include "attention_parameter_count.hpp"
 
 #include "qkv/error.hpp"
-#include "qkv/projection.hpp"
+#include "qkv/parameter_count.hpp"
 
 namespace qkv::exercises {
 

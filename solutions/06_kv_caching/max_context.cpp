@@ -4,8 +4,8 @@
 
 #include <limits>
 
+#include "qkv/cache_size.hpp"
 #include "qkv/error.hpp"
-#include "qkv/kv_cache.hpp"
 
 namespace qkv::exercises {
 

@@ -78,4 +78,13 @@ Eigen::Matrix<typename DerivedQ::Scalar, Eigen::Dynamic, Eigen::Dynamic> attenti
   return scaled_dot_product_attention(q, k, v).output;
 }
 
+// On plain float matrices, the common case (exercise grouped_query_attention, the chapters),
+// these are compiled once, in common/src/layers.cpp: a file that calls them then skips
+// instantiating the softmax and the products, seconds of g++'s time.
+extern template Matrix attention_scores(const Eigen::MatrixBase<Matrix>& q,
+                                        const Eigen::MatrixBase<Matrix>& k);
+extern template AttentionResult scaled_dot_product_attention(const Eigen::MatrixBase<Matrix>& q,
+                                                             const Eigen::MatrixBase<Matrix>& k,
+                                                             const Eigen::MatrixBase<Matrix>& v);
+
 }  // namespace qkv

@@ -17,14 +17,7 @@ namespace qkv {
 /// Labels for T tokens: the first T words of `sentence`, or "t0", "t1", ..., "t{T-1}" when
 /// T exceeds the sentence (a made-up sequence has no words).
 /// @throws ValueError if T is negative.
-inline Labels token_labels(const Labels& sentence, Index t) {
-  require(t >= 0, "token_labels", "T must not be negative");
-  Labels labels;
-  for (Index i = 0; i < t; ++i)
-    labels.push_back(t <= static_cast<Index>(sentence.size()) ? sentence[i]
-                                                              : "t" + std::to_string(i));
-  return labels;
-}
+Labels token_labels(const Labels& sentence, Index t);
 
 /// A vocabulary built from a token sequence: every distinct token once, in order of first
 /// appearance, and each token's id (its row in the embedding table).
@@ -35,31 +28,12 @@ struct Vocabulary {
 
 /// The vocabulary of `tokens`: "the cat sat on the mat" gives the words
 /// the, cat, sat, on, mat and the ids 0 1 2 3 0 4 (both "the" share id 0).
-inline Vocabulary build_vocabulary(const Labels& tokens) {
-  Vocabulary vocabulary;
-  for (const auto& token : tokens) {
-    Index id = 0;
-    while (id < static_cast<Index>(vocabulary.words.size()) && vocabulary.words[id] != token) ++id;
-    if (id == static_cast<Index>(vocabulary.words.size())) vocabulary.words.push_back(token);
-    vocabulary.ids.push_back(id);
-  }
-  return vocabulary;
-}
+Vocabulary build_vocabulary(const Labels& tokens);
 
 /// Embedding lookup: row t of X is row \f$ \mathrm{id}_t \f$ of the table E
 /// (vocabulary size x d_model), \f$ X_{t,:} = E_{\mathrm{id}_t,:} \f$. The same token always
 /// gets the same embedding, wherever it stands. X is T x d_model.
 /// @throws ValueError if an id is not a row of the table.
-inline Matrix embed(const Matrix& table, const std::vector<Index>& ids) {
-  Matrix x(static_cast<Index>(ids.size()), table.cols());
-  for (std::size_t t = 0; t < ids.size(); ++t) {
-    if (ids[t] < 0 || ids[t] >= table.rows()) {
-      throw ValueError("embed: token id " + std::to_string(ids[t]) + " is not a row of the " +
-                       shape_of(table) + " embedding table");
-    }
-    x.row(static_cast<Index>(t)) = table.row(ids[t]);
-  }
-  return x;
-}
+Matrix embed(const Matrix& table, const std::vector<Index>& ids);
 
 }  // namespace qkv

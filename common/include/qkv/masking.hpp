@@ -139,4 +139,11 @@ Eigen::Matrix<typename DerivedQ::Scalar, Eigen::Dynamic, Eigen::Dynamic> attenti
   return scaled_dot_product_attention(q, k, v, mask).output;
 }
 
+// On plain float matrices, compiled once in common/src/layers.cpp (see attention.hpp).
+extern template Matrix apply_mask(const Eigen::MatrixBase<Matrix>& scores, const Mask& mask);
+extern template AttentionResult scaled_dot_product_attention(const Eigen::MatrixBase<Matrix>& q,
+                                                             const Eigen::MatrixBase<Matrix>& k,
+                                                             const Eigen::MatrixBase<Matrix>& v,
+                                                             const std::optional<Mask>& mask);
+
 }  // namespace qkv

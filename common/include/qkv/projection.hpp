@@ -14,6 +14,7 @@
 
 #include "qkv/embedding.hpp"  // X, the input projected here
 #include "qkv/error.hpp"
+#include "qkv/parameter_count.hpp"  // qkv_parameter_count()
 #include "qkv/random.hpp"
 #include "qkv/types.hpp"
 
@@ -36,38 +37,15 @@ struct Qkv {
 /// Draws W_q, W_k, W_v (in that order) like PyTorch's nn.Linear:
 /// \f$ W \sim U(-1/\sqrt{d_{model}},\ 1/\sqrt{d_{model}}) \f$.
 /// @throws ValueError if a size is not positive.
-inline QkvWeights random_qkv_weights(Random& random, Index d_model, Index d_head) {
-  require(d_model > 0 && d_head > 0, "random_qkv_weights", "d_model and d_head must be positive");
-  QkvWeights w;
-  w.w_q = init_linear_weight(random, d_model, d_head);
-  w.w_k = init_linear_weight(random, d_model, d_head);
-  w.w_v = init_linear_weight(random, d_model, d_head);
-  return w;
-}
+QkvWeights random_qkv_weights(Random& random, Index d_model, Index d_head);
 
 /// One projection \f$ X W \f$: (T x d_model) times (d_model x d_out) gives T x d_out.
 /// @throws ShapeError naming `weight_name` when X's columns differ from W's rows.
-inline Matrix project(const Matrix& x, const Matrix& weight, std::string_view weight_name = "W") {
-  require_shapes(x.cols() == weight.rows(), "project",
-                 "X's columns (d_model) must equal the weight's rows", "X", x, weight_name, weight);
-  return x * weight;
-}
+Matrix project(const Matrix& x, const Matrix& weight, std::string_view weight_name = "W");
 
 /// \f$ Q = X W_q,\ K = X W_k,\ V = X W_v \f$.
 /// @throws ShapeError if a weight does not have d_model rows, or W_q and W_k differ in
 ///         columns (queries and keys must share d_head to be compared).
-inline Qkv project_qkv(const Matrix& x, const QkvWeights& w) {
-  require_shapes(w.w_q.cols() == w.w_k.cols(), "project_qkv",
-                 "W_q and W_k must have the same number of columns (d_head)", "W_q", w.w_q, "W_k",
-                 w.w_k);
-  for (const auto& [name, weight] : {std::pair{"W_q", &w.w_q}, {"W_k", &w.w_k}, {"W_v", &w.w_v}})
-    require_shapes(x.cols() == weight->rows(), "project_qkv",
-                   "X's columns (d_model) must equal every weight's rows", "X", x, name, *weight);
-  return {project(x, w.w_q, "W_q"), project(x, w.w_k, "W_k"), project(x, w.w_v, "W_v")};
-}
-
-/// The number of learned parameters of one head's projections: 3 d_model d_head
-/// (no biases, as in GPT-style attention).
-inline Index qkv_parameter_count(Index d_model, Index d_head) { return 3 * d_model * d_head; }
+Qkv project_qkv(const Matrix& x, const QkvWeights& w);
 
 }  // namespace qkv
