@@ -89,9 +89,15 @@ float printed_value(float value) {
 
 // The values a heatmap's shading spans, from its smallest to its largest printed finite
 // value (or the `low` and `high` a caller fixed).
+// Without the padding format_cell() puts before a number.
+std::string trim_left(const std::string& text) {
+  return text.substr(std::min(text.find_first_not_of(' '), text.size()));
+}
+
 struct HeatScale {
   float low = 0.0f, high = 0.0f;
   bool non_finite = false;  // some cells are NaN or infinite: they are not on the scale
+  bool whole = false;  // whole numbers (positions, counts): printed without decimals, NaN empty
   bool constant() const { return !(high > low); }
   // Where `value` falls on the scale, as 0..1 (0.5 on a constant scale); NaN off the scale.
   double position(float value) const {
@@ -316,7 +322,8 @@ std::string heat_cell(std::string_view number, double t, bool color, std::size_t
 std::string heat_legend(const HeatScale& scale, bool color) {
   std::string out = "  scale:";
   if (scale.constant()) {
-    out += fmt::format(" every value is {:.2f}, so every cell has the same {}", scale.low,
+    out += fmt::format(" every value is {}, so every cell has the same {}",
+                       trim_left(format_cell(scale.low, scale.whole ? "{:d}" : "{:.2f}")),
                        color ? "color" : "shade");
   } else {
     const auto labels = legend_labels(scale);
@@ -324,7 +331,10 @@ std::string heat_legend(const HeatScale& scale, bool color) {
       out += " " + heat_cell(labels[k], static_cast<double>(k) / 4.0, color, labels[k].size() + 2);
     out += color ? " (dark to bright)" : " (each cell has the shade nearest its value)";
   }
-  if (scale.non_finite) out += color ? "; gray: nan or inf" : "; blank: nan or inf";
+  if (scale.non_finite && scale.whole)
+    out += "; -: no value";
+  else if (scale.non_finite)
+    out += color ? "; gray: nan or inf" : "; blank: nan or inf";
   return out + '\n';
 }
 }  // namespace
@@ -333,10 +343,11 @@ std::string terminal_heatmap(const Matrix& m, const Labels& row_labels, const La
                              bool color, float low, float high) {
   require_labels(row_labels, m.rows(), "terminal_heatmap", "row");
   require_labels(col_labels, m.cols(), "terminal_heatmap", "column");
-  const HeatScale scale = heat_scale(m, low, high);
+  HeatScale scale = heat_scale(m, low, high);
   // The one number rule (format_cell): whole numbers (positions, counts) without decimals.
-  const bool whole = (m.array().isNaN() || m.array() == m.array().round()).all();
-  const std::string_view number_spec = whole ? "{:d}" : "{:.2f}";
+  scale.whole =
+      (m.array().isNaN() || (m.array().isFinite() && m.array() == m.array().round())).all();
+  const std::string_view number_spec = scale.whole ? "{:d}" : "{:.2f}";
   // Cells fit the widest number plus two shading characters, and the widest column label.
   std::size_t number_width = 0;
   for (Index r = 0; r < m.rows(); ++r)

@@ -169,7 +169,7 @@ TEST_CASE("Cli names the flag in every error, in the project's words", "[cli]") 
        "--temperature 0.0499 is out of range: give a number from "
        "0.05 to 20"},
       {{"--temperature", "20.01"}, "--temperature 20.01 is out of range"},
-      {{"--temperature", "inf"}, "--temperature inf is out of range"},
+      {{"--temperature", "inf"}, "--temperature inf is not a number from 0.05 to 20"},
       {{"--temperature", "nan"}, "--temperature nan is not a number from 0.05 to 20"},
       {{"--temperature", "1,5"}, "--temperature 1,5 is not a number from 0.05 to 20"},
       {{"--mask", "sideways"}, "--mask sideways is not a choice: give causal, window or none"},

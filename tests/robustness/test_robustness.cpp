@@ -398,10 +398,15 @@ TEST_CASE("a chapter's --svg figures are complete files, with no temporary left"
 
 TEST_CASE("the learner command rejects bad command lines with exit code 2", "[learner]") {
   const Program program = program_under_test();
-  // Never a valid command: --build names a folder that does not exist, so nothing is
-  // built, run or reset even if a bad flag were accepted.
+  // Never a valid command: --build names a folder that holds nothing but the build's
+  // manifest.json (so ids are known and a wrong one is a bad argument), no build files, so
+  // nothing is built, run or reset even if a bad flag were accepted.
   TempDir temp("learner");
   const std::string no_build = (temp.path / "no-build").string();
+  const char* manifest = std::getenv("QKV_ROBUSTNESS_MANIFEST");
+  REQUIRE(manifest != nullptr);
+  fs::create_directories(no_build);
+  fs::copy_file(manifest, fs::path(no_build) / "manifest.json");
   const Run help = run_ok(program, {"--help"});
   static const std::regex subcommand_line(R"(^  ([a-z][\w-]*)\s{2,}\S)");
   std::vector<std::string> subcommands;

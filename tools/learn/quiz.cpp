@@ -864,18 +864,19 @@ int run_quiz(const QuizRequest& request, const fs::path& repo_root, std::istream
              std::ostream& out, std::ostream& err, bool color) {
   const std::vector<Chapter> chapters = list_chapters(repo_root);
   if (chapters.empty()) {
-    err << fmt::format("qkv-learn quiz: no chapters in {}\n", (repo_root / "chapters").string());
+    err << fmt::format("qkv-learn: error: quiz: no chapters in {}\n",
+                       (repo_root / "chapters").string());
     return 2;
   }
   if (request.check && request.markdown) {
-    err << "qkv-learn quiz: --check and --markdown do not go together\n";
+    err << "qkv-learn: error: quiz: --check and --markdown do not go together\n";
     return 2;
   }
   const Chapter* chapter = nullptr;
   if (request.chapter) {
     chapter = find_chapter(chapters, *request.chapter);
     if (chapter == nullptr) {
-      err << fmt::format("qkv-learn quiz: there is no chapter '{}': {}\n", *request.chapter,
+      err << fmt::format("qkv-learn: error: quiz: there is no chapter '{}': {}\n", *request.chapter,
                          chapter_range(chapters));
       return 2;
     }
@@ -887,7 +888,8 @@ int run_quiz(const QuizRequest& request, const fs::path& repo_root, std::istream
     return check_quizzes(which, out, err);
   }
   if (request.markdown && chapter == nullptr) {
-    err << "qkv-learn quiz: --markdown needs a chapter, e.g. qkv-learn quiz 01 --markdown\n";
+    err << "qkv-learn: error: quiz: --markdown needs a chapter, e.g. qkv-learn quiz 01 "
+           "--markdown\n";
     return 2;
   }
   if (chapter == nullptr) {
@@ -899,7 +901,7 @@ int run_quiz(const QuizRequest& request, const fs::path& repo_root, std::istream
           fmt::format("Chapter ({} to {}, q to stop): ", chapters.front().name.substr(0, 2),
                       chapters.back().name.substr(0, 2)));
       if (!answer || is_quit(*answer)) {
-        err << "qkv-learn quiz: no chapter chosen\n";
+        err << "qkv-learn: error: quiz: no chapter chosen\n";
         return 2;
       }
       chapter = find_chapter(chapters, *answer);
