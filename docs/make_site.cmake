@@ -320,6 +320,9 @@ foreach(chapter IN LISTS chapters)
     message(FATAL_ERROR "${LEARN} quiz ${nn} --markdown failed (${status}), for "
                         "chapters/${chapter}/quiz.md:\n${error}")
   endif()
+  # The page id is the docs build's (quizNN, which the chapter pages link), not the one the
+  # quiz's own heading may carry.
+  string(REGEX REPLACE "^(# [^\n]*[^ \n]) *[{]#[A-Za-z0-9_]+[}]" "\\1" quiz "${quiz}")
   if(NOT quiz MATCHES "^# ")
     string(REGEX REPLACE "^0" "" number "${nn}")
     set(quiz "# Chapter ${number}: quiz\n\n${quiz}")

@@ -80,11 +80,14 @@ Eigen::Matrix<typename DerivedQ::Scalar, Eigen::Dynamic, Eigen::Dynamic> attenti
 
 // On plain float matrices, the common case (exercise grouped_query_attention, the chapters),
 // these are compiled once, in common/src/layers.cpp: a file that calls them then skips
-// instantiating the softmax and the products, seconds of g++'s time.
+// instantiating the softmax and the products, seconds of g++'s time. (Hidden from the API
+// reference: they are the functions above, not new ones.)
+/// @cond
 extern template Matrix attention_scores(const Eigen::MatrixBase<Matrix>& q,
                                         const Eigen::MatrixBase<Matrix>& k);
 extern template AttentionResult scaled_dot_product_attention(const Eigen::MatrixBase<Matrix>& q,
                                                              const Eigen::MatrixBase<Matrix>& k,
                                                              const Eigen::MatrixBase<Matrix>& v);
+/// @endcond
 
 }  // namespace qkv

@@ -21,6 +21,8 @@
 
 #include <Eigen/Core>
 
+// The declarations are Eigen's own kernels, not qkv's API: hidden from the reference.
+/// @cond
 namespace qkv::eigen_kernels {
 using Traits = Eigen::internal::gebp_traits<float, float>;
 template <int StorageOrder>
@@ -58,3 +60,4 @@ using Output =
 // NOLINTEND(cppcoreguidelines-macro-usage)
 
 QKV_EIGEN_KERNELS(extern)
+/// @endcond

@@ -140,10 +140,12 @@ Eigen::Matrix<typename DerivedQ::Scalar, Eigen::Dynamic, Eigen::Dynamic> attenti
 }
 
 // On plain float matrices, compiled once in common/src/layers.cpp (see attention.hpp).
+/// @cond
 extern template Matrix apply_mask(const Eigen::MatrixBase<Matrix>& scores, const Mask& mask);
 extern template AttentionResult scaled_dot_product_attention(const Eigen::MatrixBase<Matrix>& q,
                                                              const Eigen::MatrixBase<Matrix>& k,
                                                              const Eigen::MatrixBase<Matrix>& v,
                                                              const std::optional<Mask>& mask);
+/// @endcond
 
 }  // namespace qkv

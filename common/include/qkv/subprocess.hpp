@@ -42,20 +42,22 @@ struct Limits {
   unsigned cpu_seconds = 0;
 };
 
+/// How to run a program: its environment, what to capture, its limits.
 struct Options {
   /// Changes to the inherited environment: "NAME=value" sets NAME, a bare "NAME" removes it.
   std::vector<std::string> env;
-  Capture capture = Capture::separate;
+  Capture capture = Capture::separate;  ///< stdout and stderr apart, together, or stdout only
   /// Wall-clock limit in seconds from the start; 0: none. Past it the child's process group
   /// gets SIGKILL and Result::timed_out is set.
   double timeout_seconds = 0;
-  Limits limits;
+  Limits limits;  ///< resource limits of the child (none by default)
   /// Stay in the caller's process group even with a time limit, so that the terminal's
   /// Ctrl-C reaches the child too (qkv-learn's children). The kill at the limit then reaches
   /// only the child itself, not what it started.
   bool keep_terminal_group = false;
 };
 
+/// How a program ended, and what it wrote.
 struct Result {
   bool started = false;     ///< false: the program could not be run (see start_error)
   std::string start_error;  ///< why not: "cannot run nosuch: not found in PATH"
@@ -89,6 +91,7 @@ class Child {
   Child(Child&&) = delete;
   Child& operator=(Child&&) = delete;
 
+  /// False when the program could not be run (the Result of finish() says why).
   [[nodiscard]] bool started() const { return result_.started; }
   /// Queues `text` for its stdin. Never blocks: the text is written as the child reads it,
   /// while this object reads the child's output; dropped if the child closed its stdin.
@@ -105,7 +108,9 @@ class Child {
   /// as timed out. The Result takes the output; call it once.
   Result finish(double seconds);
 
+  /// Its stdout so far (both streams with Capture::merged).
   [[nodiscard]] const std::string& out() const { return result_.out; }
+  /// Its stderr so far (with Capture::separate).
   [[nodiscard]] const std::string& err() const { return result_.err; }
 
  private:
