@@ -33,7 +33,8 @@ using Output =
 
 /// The kernels, as explicit instantiation declarations (`QKV_EIGEN_KERNELS(extern)`) or
 /// definitions (`QKV_EIGEN_KERNELS()`): one list for both, so they cannot drift apart.
-// NOLINTBEGIN(cppcoreguidelines-macro-usage)
+// EXTERN is `extern` or nothing, a keyword that cannot stand in parentheses.
+// NOLINTBEGIN(cppcoreguidelines-macro-usage,bugprone-macro-parentheses)
 #define QKV_EIGEN_PACK_LHS(EXTERN, ORDER)                                                     \
   EXTERN template struct Eigen::internal::gemm_pack_lhs<                                      \
       float, Eigen::Index, qkv::eigen_kernels::Input<ORDER>, qkv::eigen_kernels::Traits::mr,  \
@@ -57,7 +58,7 @@ using Output =
       qkv::eigen_kernels::Traits::nr, false, false>;                                          \
   QKV_EIGEN_GEMV(EXTERN, Eigen::ColMajor, Eigen::RowMajor)                                    \
   QKV_EIGEN_GEMV(EXTERN, Eigen::RowMajor, Eigen::ColMajor)
-// NOLINTEND(cppcoreguidelines-macro-usage)
+// NOLINTEND(cppcoreguidelines-macro-usage,bugprone-macro-parentheses)
 
 QKV_EIGEN_KERNELS(extern)
 /// @endcond
