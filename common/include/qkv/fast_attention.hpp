@@ -28,8 +28,8 @@ namespace qkv {
 /// How tiled_attention() cuts and schedules the work. The defaults are the fastest block
 /// sizes measured on the machine this was written on (fast build, AVX-512).
 struct TiledAttentionOptions {
-  Index block_q = 64;   ///< queries per block: any size >= 1 (need not divide T_q)
-  Index block_k = 64;   ///< keys per block: any size >= 1 (need not divide T_k)
+  Index block_q = 96;   ///< queries per block: any size >= 1 (need not divide T_q)
+  Index block_k = 48;   ///< keys per block: any size >= 1 (need not divide T_k)
   bool causal = false;  ///< causal_mask(T_q, T_k)'s rule: query i sees keys 0..T_k - T_q + i;
                         ///< key blocks entirely above the diagonal are skipped
   int threads = 1;      ///< >= 1: query blocks are shared out among this many std::threads;
