@@ -253,8 +253,9 @@ void require_at_least_one(Index value, const char* option) {
 
 }  // namespace
 
-TiledAttentionResult tiled_attention(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
-                                     Eigen::Ref<const Matrix> v,
+TiledAttentionResult tiled_attention(const Eigen::Ref<const Matrix>& q,
+                                     const Eigen::Ref<const Matrix>& k,
+                                     const Eigen::Ref<const Matrix>& v,
                                      const TiledAttentionOptions& options) {
   require_shapes(q.cols() == k.cols(), "tiled_attention",
                  "queries and keys must have the same dimension d_k (columns)", "Q", q, "K", k);
@@ -298,9 +299,10 @@ TiledAttentionResult tiled_attention(Eigen::Ref<const Matrix> q, Eigen::Ref<cons
   return result;
 }
 
-std::vector<OnlineSoftmaxState> online_softmax_trace(Eigen::Ref<const Vector> query,
-                                                     Eigen::Ref<const Matrix> k,
-                                                     Eigen::Ref<const Matrix> v, Index block_k) {
+std::vector<OnlineSoftmaxState> online_softmax_trace(const Eigen::Ref<const Vector>& query,
+                                                     const Eigen::Ref<const Matrix>& k,
+                                                     const Eigen::Ref<const Matrix>& v,
+                                                     Index block_k) {
   require_shapes(query.size() == k.cols(), "online_softmax_trace",
                  "the query's length must be the keys' dimension d_k (columns)", "query",
                  query.transpose(), "K", k);

@@ -57,8 +57,9 @@ struct TiledAttentionResult {
 /// rounding (the sums are added in another order).
 /// @throws ShapeError if Q and K differ in d_k, or K and V in T_k; ValueError if d_k is 0,
 /// block_q or block_k is below 1 or threads is below 1.
-TiledAttentionResult tiled_attention(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
-                                     Eigen::Ref<const Matrix> v,
+TiledAttentionResult tiled_attention(const Eigen::Ref<const Matrix>& q,
+                                     const Eigen::Ref<const Matrix>& k,
+                                     const Eigen::Ref<const Matrix>& v,
                                      const TiledAttentionOptions& options = {});
 
 /// The running state of one query row after a key block (see online_softmax_trace()).
@@ -77,8 +78,9 @@ struct OnlineSoftmaxState {
 /// The last state's \f$ o / l \f$ is the attention output of the query (no mask).
 /// @throws ShapeError if the query's length is not d_k or K and V differ in T_k;
 /// ValueError if d_k is 0 or block_k is below 1.
-std::vector<OnlineSoftmaxState> online_softmax_trace(Eigen::Ref<const Vector> query,
-                                                     Eigen::Ref<const Matrix> k,
-                                                     Eigen::Ref<const Matrix> v, Index block_k);
+std::vector<OnlineSoftmaxState> online_softmax_trace(const Eigen::Ref<const Vector>& query,
+                                                     const Eigen::Ref<const Matrix>& k,
+                                                     const Eigen::Ref<const Matrix>& v,
+                                                     Index block_k);
 
 }  // namespace qkv
