@@ -203,6 +203,29 @@ TEST_CASE("tiled_attention: a row that sees no key gets output 0 and lse -inf",
   }
 }
 
+TEST_CASE(
+    "tiled_attention: a NaN in the input is a NaN in the rows it reaches, as in the "
+    "matrix form",
+    "[fast_attention]") {
+  // Not hidden as a weight of 0: a NaN score must not pass for a masked key.
+  qkv::Random random(77);
+  Matrix q = qkv::random_normal(random, 40, 8), k = qkv::random_normal(random, 50, 8);
+  const Matrix v = qkv::random_normal(random, 50, 4);
+  q(7, 3) = std::numeric_limits<float>::quiet_NaN();   // query 7's row
+  k(31, 0) = std::numeric_limits<float>::quiet_NaN();  // key 31: every row that sees it
+  for (const bool causal : {false, true}) {
+    INFO((causal ? "causal" : "not causal"));
+    std::optional<Mask> mask;
+    if (causal) mask = causal_rule(40, 50);
+    const Matrix expected = qkv::scaled_dot_product_attention(q, k, v, mask).output;
+    const auto r = qkv::tiled_attention(q, k, v, tiling(16, 16, causal));
+    CHECK_THAT(r.output, is_close(expected, 1e-5, 1e-5));  // NaN exactly where it is expected
+    CHECK(std::isnan(r.lse(7)));
+    CHECK(std::isnan(r.output(39, 0)));                    // the last query sees key 31
+    if (causal) CHECK_FALSE(std::isnan(r.output(20, 0)));  // query 20 sees keys 0..30
+  }
+}
+
 TEST_CASE("tiled_attention: any thread count gives the same bits", "[fast_attention]") {
   // Each query block is computed by one thread, the same way whichever thread it is.
   qkv::Random random(8);
