@@ -17,7 +17,8 @@
 /// e^(s_j - m) / sum_l e^(s_l - m), and the weighted sum of the value rows. With `causal`,
 /// query i sees keys 0..T_k - T_q + i (qkv::causal_mask(T_q, T_k)'s convention); a query that
 /// sees no key gets a row of zeros, as in the matrix form. Q is T_q x d_k, K is T_k x d_k,
-/// V is T_k x d_v; the result is T_q x d_v. Extra memory: one row of T_k scores.
+/// V is T_k x d_v; the result is T_q x d_v. Extra memory: row-major copies of Q, K, V
+/// and one row of T_k scores.
 /// @throws qkv::ShapeError if Q and K differ in d_k or K and V in T_k; qkv::ValueError if
 /// d_k is 0.
 inline qkv::Matrix loop_attention(const qkv::Matrix& q, const qkv::Matrix& k, const qkv::Matrix& v,
@@ -26,7 +27,11 @@ inline qkv::Matrix loop_attention(const qkv::Matrix& q, const qkv::Matrix& k, co
   qkv::require(q.cols() > 0, "loop_attention", "d_k must be positive");
   const qkv::Index t_q = q.rows(), t_k = k.rows(), d_k = q.cols(), d_v = v.cols();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d_k));
-  qkv::Matrix out = qkv::Matrix::Zero(t_q, d_v);
+  // Row-major copies: each token's numbers contiguous, as in a C array (qkv::Matrix is
+  // column-major, and walking a row of it would stride through memory).
+  using Rows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Rows qr = q, kr = k, vr = v;
+  Rows out = Rows::Zero(t_q, d_v);
   std::vector<float> e(static_cast<std::size_t>(t_k));
   for (qkv::Index i = 0; i < t_q; ++i) {
     // Keys 0..visible-1 are those query i may see.
@@ -36,7 +41,7 @@ inline qkv::Matrix loop_attention(const qkv::Matrix& q, const qkv::Matrix& k, co
     float max_score = -INFINITY;
     for (qkv::Index j = 0; j < visible; ++j) {
       float dot = 0.0f;
-      for (qkv::Index c = 0; c < d_k; ++c) dot += q(i, c) * k(j, c);
+      for (qkv::Index c = 0; c < d_k; ++c) dot += qr(i, c) * kr(j, c);
       e[static_cast<std::size_t>(j)] = dot * scale;
       max_score = std::max(max_score, e[static_cast<std::size_t>(j)]);
     }
@@ -47,8 +52,8 @@ inline qkv::Matrix loop_attention(const qkv::Matrix& q, const qkv::Matrix& k, co
     }
     for (qkv::Index j = 0; j < visible; ++j) {
       const float weight = e[static_cast<std::size_t>(j)] / sum;
-      for (qkv::Index c = 0; c < d_v; ++c) out(i, c) += weight * v(j, c);
+      for (qkv::Index c = 0; c < d_v; ++c) out(i, c) += weight * vr(j, c);
     }
   }
-  return out;
+  return qkv::Matrix(out);
 }
