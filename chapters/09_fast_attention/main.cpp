@@ -199,6 +199,7 @@ int main(int argc, char** argv) try {
   if (lesson.narrating() && time_it) {
     lesson.heading("Time on this build");
     //! [timing]
+    Eigen::setNbThreads(1);  // the fast build's OpenMP would run Eigen's products on every core
     const auto seconds = [](auto&& work) { return qkv::median_seconds(5, work); };
     const auto tiled_with = [&](const qkv::Matrix& x, qkv::TiledAttentionOptions o) {
       return seconds([&] { (void)qkv::tiled_attention(x, x, x, o); });
