@@ -62,15 +62,16 @@ VectorD rope_positions(Index tokens, double first) {
   return positions;
 }
 
-MatrixD rope_angles(Eigen::Ref<const VectorD> positions, Index d_head, const RopeConfig& config) {
+MatrixD rope_angles(const Eigen::Ref<const VectorD>& positions, Index d_head,
+                    const RopeConfig& config) {
   require(config.position_scale > 0.0 && std::isfinite(config.position_scale), "rope_angles",
           "position_scale must be a finite number above 0");
   const VectorD theta = rope_frequencies(d_head, config.base);
   return (positions * config.position_scale) * theta.transpose();
 }
 
-Matrix apply_rope(Eigen::Ref<const Matrix> x, Eigen::Ref<const VectorD> positions, Index heads,
-                  const RopeConfig& config) {
+Matrix apply_rope(const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const VectorD>& positions,
+                  Index heads, const RopeConfig& config) {
   require_shapes(positions.size() == x.rows(), "apply_rope",
                  "there must be one position per row of x", "x", x, "positions", positions);
   const Index d_head = head_width(x.cols(), heads, "apply_rope");
@@ -100,7 +101,7 @@ std::vector<Index> rotate_half_permutation(Index d_head) {
   return order;
 }
 
-Matrix to_rotate_half_layout(Eigen::Ref<const Matrix> x, Index heads) {
+Matrix to_rotate_half_layout(const Eigen::Ref<const Matrix>& x, Index heads) {
   const Index d_head = head_width(x.cols(), heads, "to_rotate_half_layout");
   const std::vector<Index> order = rotate_half_permutation(d_head);
   Matrix y(x.rows(), x.cols());
@@ -127,7 +128,7 @@ Matrix sinusoidal_positions(Index tokens, Index d_model, double first, double ba
 }
 
 MultiHeadResult rope_multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
-                                          Eigen::Ref<const VectorD> positions,
+                                          const Eigen::Ref<const VectorD>& positions,
                                           const std::optional<Mask>& mask,
                                           const RopeConfig& config) {
   check_multi_head_weights(w, "rope_multi_head_attention");
@@ -142,7 +143,7 @@ MultiHeadResult rope_multi_head_attention(const Matrix& x, const MultiHeadWeight
 }
 
 Matrix rope_decode_step(const Matrix& x_new, const MultiHeadWeights& w, KvCache& cache,
-                        Eigen::Ref<const VectorD> positions, const RopeConfig& config) {
+                        const Eigen::Ref<const VectorD>& positions, const RopeConfig& config) {
   check_multi_head_weights(w, "rope_decode_step");
   require_shapes(x_new.cols() == w.d_model(), "rope_decode_step",
                  "the new rows must have d_model columns", "X_new", x_new, "W_q", w.w_q);

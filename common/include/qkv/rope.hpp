@@ -71,7 +71,7 @@ VectorD rope_positions(Index tokens, double first = 0.0);
 /// The rotation angles, T x d_head/2: entry (t, i) is
 /// \f$ (p_t\,s)\,\theta_i \f$ with s = config.position_scale.
 /// @throws ValueError as rope_frequencies(), or unless position_scale > 0.
-MatrixD rope_angles(Eigen::Ref<const VectorD> positions, Index d_head,
+MatrixD rope_angles(const Eigen::Ref<const VectorD>& positions, Index d_head,
                     const RopeConfig& config = {});
 
 /// Rotates every row of x at its position: row t (T x h d_head, the heads side by side as
@@ -84,14 +84,14 @@ MatrixD rope_angles(Eigen::Ref<const VectorD> positions, Index d_head,
 /// @throws ShapeError unless there is one position per row of x.
 /// @throws ValueError unless heads divides x's columns into even d_head, base > 1 and
 ///         position_scale > 0.
-Matrix apply_rope(Eigen::Ref<const Matrix> x, Eigen::Ref<const VectorD> positions, Index heads = 1,
-                  const RopeConfig& config = {});
+Matrix apply_rope(const Eigen::Ref<const Matrix>& x, const Eigen::Ref<const VectorD>& positions,
+                  Index heads = 1, const RopeConfig& config = {});
 
 /// The permutation of a head's coordinates that turns the interleaved layout into the
 /// rotate-half one: entry j is the interleaved coordinate that becomes coordinate j,
 /// \f$ \pi(i) = 2i,\ \pi(i + d_{head}/2) = 2i + 1 \f$. With \f$ P \f$ the matrix that takes
 /// column \f$ \pi(j) \f$ to column j:
-/// \f$ \mathrm{rope}_{\text{rotate\_half}}(X P) = \mathrm{rope}_{\text{interleaved}}(X)\, P \f$.
+/// \f$ \mathrm{rope}_{\text{half}}(X P) = \mathrm{rope}_{\text{interleaved}}(X)\, P \f$.
 /// @throws ValueError unless d_head is even and positive.
 std::vector<Index> rotate_half_permutation(Index d_head);
 
@@ -100,7 +100,7 @@ std::vector<Index> rotate_half_permutation(Index d_head);
 /// interleaved layout into weights for rotate-half (what Hugging Face's Llama conversion
 /// script does to Meta's checkpoints).
 /// @throws ValueError unless heads divides x's columns into even d_head.
-Matrix to_rotate_half_layout(Eigen::Ref<const Matrix> x, Index heads = 1);
+Matrix to_rotate_half_layout(const Eigen::Ref<const Matrix>& x, Index heads = 1);
 
 /// The absolute sinusoidal positions of Vaswani et al. (2017), added to X before the
 /// projections, T x d_model: \f$ PE_{p,2i} = \sin(p / b^{2i/d_{model}}) \f$ and
@@ -117,7 +117,7 @@ Matrix sinusoidal_positions(Index tokens, Index d_model, double first = 0.0, dou
 /// @throws ShapeError if X's columns are not d_model, positions are not one per row of X, or
 ///         the mask is not T x T; ValueError unless h divides d_model into even d_head.
 MultiHeadResult rope_multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
-                                          Eigen::Ref<const VectorD> positions,
+                                          const Eigen::Ref<const VectorD>& positions,
                                           const std::optional<Mask>& mask = std::nullopt,
                                           const RopeConfig& config = {});
 
@@ -130,7 +130,7 @@ MultiHeadResult rope_multi_head_attention(const Matrix& x, const MultiHeadWeight
 /// @throws ShapeError if x_new or the cache's width is not d_model, or positions are not one
 ///         per new row; ValueError as decode_step() or unless d_head is even.
 Matrix rope_decode_step(const Matrix& x_new, const MultiHeadWeights& w, KvCache& cache,
-                        Eigen::Ref<const VectorD> positions, const RopeConfig& config = {});
+                        const Eigen::Ref<const VectorD>& positions, const RopeConfig& config = {});
 
 /// rope_decode_step() at the positions that follow the cache: the new rows get positions
 /// \f$ \text{first} + n, \text{first} + n + 1, \dots \f$ with n = cache.size() (the tokens
