@@ -7,7 +7,7 @@
 namespace qkv::exercises {
 
 /// RoPE's frequencies with an NTK-aware base for a context longer than the trained one
-/// (bloc97, 2023; used by Code Llama and YaRN's predecessors). With the stretch
+/// (bloc97, 2023; Code Llama raises the base in the same spirit). With the stretch
 /// \f$ s = L_{new} / L_{train} \f$ the base grows to
 /// \f$ b' = b\, s^{d_{head} / (d_{head} - 2)} \f$, and the frequencies are
 /// \f$ \theta'_i = b'^{-2i/d_{head}} \f$, i = 0 .. d_head/2 - 1.
