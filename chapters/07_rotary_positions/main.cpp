@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -25,14 +24,6 @@
 #include "qkv/random.hpp"
 #include "qkv/rope.hpp"
 
-namespace {
-
-float max_abs_difference(const qkv::Matrix& a, const qkv::Matrix& b) {
-  return (a - b).cwiseAbs().maxCoeff();
-}
-
-}  // namespace
-
 int main(int argc, char** argv) try {
   qkv::Cli cli("07_rotary_positions", "Chapter 07: rotary position embedding (RoPE)");
   qkv::Index tokens = 6, d_model = 16, d_head = 8, heads = 2, offset = 0;
@@ -45,18 +36,19 @@ int main(int argc, char** argv) try {
                1, 64);
   cli.add_number("--base", base, "RoPE's base b in theta_i = b^(-2i/d_head)", 2, 1e9);
   cli.add_size("--offset", offset, "the position of the first token", 0, 1000000);
-  cli.add_check([&]() -> std::string {
-    if (d_head % 2 == 0) return {};
-    return fmt::format("--head-dim {} is odd: RoPE rotates pairs of coordinates", d_head);
-  });
-  cli.require_divides("--heads", heads, "--dim", d_model);
-  cli.add_check([&]() -> std::string {
-    if (d_model % heads != 0 || (d_model / heads) % 2 == 0) return {};
+  cli.add_check([&]() -> std::string {  // RoPE rotates pairs: every head's width is even
+    if (d_head % 2 != 0)
+      return fmt::format("--head-dim {} is odd: RoPE rotates pairs of coordinates", d_head);
+    if (d_model % heads != 0 || (d_model / heads) % 2 == 0) return {};  // not whole: see below
     return fmt::format("--dim {} / --heads {} = {} is odd: each head's width must be even", d_model,
                        heads, d_model / heads);
   });
+  cli.require_divides("--heads", heads, "--dim", d_model);
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
   qkv::Lesson lesson(cli.common());
+  const auto max_abs_difference = [](const qkv::Matrix& a, const qkv::Matrix& b) {
+    return (a - b).cwiseAbs().maxCoeff();
+  };
 
   //! [setup]
   qkv::Random random(cli.common().seed);
@@ -74,21 +66,19 @@ int main(int argc, char** argv) try {
 
   lesson.heading("Attention cannot tell word order");
   //! [order]
-  const auto sentence_x = [&](std::initializer_list<qkv::Index> words) {
-    return qkv::embed(table, std::vector<qkv::Index>(words));
-  };
-  const qkv::Matrix dog_bites_man = sentence_x({1, 2, 3}), man_bites_dog = sentence_x({3, 2, 1});
   const auto attend = [&](const qkv::Matrix& in) {
     const qkv::Qkv p = qkv::project_qkv(in, w);
     return qkv::attention(p.q, p.k, p.v);
   };
-  const qkv::Matrix out_a = attend(dog_bites_man), out_b = attend(man_bites_dog);
+  // Rows 1, 2, 3 of the table are "dog", "bites", "man".
+  const qkv::Matrix out_a = attend(qkv::embed(table, {1, 2, 3}));  // dog bites man
+  const qkv::Matrix out_b = attend(qkv::embed(table, {3, 2, 1}));  // man bites dog
   //! [order]
   lesson.say(
-      "Take \"dog bites man\" and \"man bites dog\": the same three embeddings in another "
-      "order. Self-attention compares every token with every other, and nothing in Q K^T or "
-      "in the weighted sum of values knows where a token stands. So each token's output row "
-      "is the same in both sentences, only the rows move: attention is permutation-equivariant.");
+      "Take \"dog bites man\" and \"man bites dog\": the same three embeddings in another order. "
+      "Self-attention compares every token with every other, and nothing in Q K^T or in the "
+      "weighted sum of values knows where a token stands. So each token's output row is the same "
+      "in both sentences, only the rows move: attention is permutation-equivariant.");
   lesson.show("order_output_a", out_a, {"dog", "bites", "man"}, {}, "{:7.3f}");
   lesson.show("order_output_b", out_b, {"man", "bites", "dog"}, {}, "{:7.3f}");
   const float order_difference = std::max(max_abs_difference(out_a.row(0), out_b.row(2)),
@@ -102,28 +92,26 @@ int main(int argc, char** argv) try {
   lesson.heading("Absolute positions: order, but not distance");
   //! [sinusoidal]
   // Vaswani et al.: add PE(p) to the token at position p; then score "dog" at m with
-  // "bites" at m + 1, the same two words one apart, at several places m.
+  // "bites" at m + 1, the same two words one apart, at several places m. RoPE (next) turns
+  // q and k instead, with the base b of --base and the default layout, pairs (2i, 2i+1).
   const qkv::Matrix pe = qkv::sinusoidal_positions(4, d_model);
-  qkv::Vector absolute_scores(3), rope_scores(3);
+  const qkv::RopeConfig config{.base = base};
+  const auto at = [](qkv::Index p) { return qkv::rope_positions(1, static_cast<double>(p)); };
   const qkv::Matrix q_dog = table.row(1) * w.w_q, k_bites = table.row(2) * w.w_k;
+  qkv::Vector absolute_scores(3), rope_scores(3);
   for (qkv::Index m = 0; m < 3; ++m) {
     const qkv::Matrix q = (table.row(1) + pe.row(m)) * w.w_q;
     const qkv::Matrix k = (table.row(2) + pe.row(m + 1)) * w.w_k;
     absolute_scores(m) = q.row(0).dot(k.row(0));
-    const qkv::VectorD at_m = qkv::rope_positions(1, static_cast<double>(m));
-    const qkv::VectorD at_m1 = qkv::rope_positions(1, static_cast<double>(m + 1));
-    qkv::RopeConfig config;
-    config.base = base;
-    rope_scores(m) = qkv::apply_rope(q_dog, at_m, 1, config)
-                         .row(0)
-                         .dot(qkv::apply_rope(k_bites, at_m1, 1, config).row(0));
+    const qkv::Matrix q_m = qkv::apply_rope(q_dog, at(m), 1, config);
+    rope_scores(m) = q_m.row(0).dot(qkv::apply_rope(k_bites, at(m + 1), 1, config).row(0));
   }
   //! [sinusoidal]
   lesson.say(
-      "The first fix (Vaswani et al., 2017) adds a vector of sines and cosines of the "
-      "position to each token's embedding: now the sentences differ. But a score then "
-      "depends on both absolute positions. The same words one apart, \"dog\" at m and "
-      "\"bites\" at m + 1, unscaled q . k:");
+      "The first fix (Vaswani et al., 2017) adds a vector of sines and cosines of the position to "
+      "each token's embedding: now the sentences differ. But a score then depends on both "
+      "absolute positions. The same words one apart, \"dog\" at m and \"bites\" at m + 1, "
+      "unscaled q . k:");
   for (qkv::Index m = 0; m < 3; ++m)
     lesson.line("m = {}   sinusoidal {:8.4f}   RoPE {:8.4f}", m, absolute_scores(m),
                 rope_scores(m));
@@ -133,8 +121,6 @@ int main(int argc, char** argv) try {
 
   lesson.heading("RoPE: rotate each pair by p theta_i");
   //! [rope]
-  qkv::RopeConfig config;
-  config.base = base;  // the layout is the library's default, interleaved: pairs (2i, 2i+1)
   const qkv::VectorD positions = qkv::rope_positions(tokens, static_cast<double>(offset));
   const qkv::VectorD theta = qkv::rope_frequencies(d_head, base);
   const qkv::Qkv p = qkv::project_qkv(x, w);
@@ -144,9 +130,9 @@ int main(int argc, char** argv) try {
       q_rot, k_rot, p.v, qkv::causal_mask(tokens));  // V is not rotated
   //! [rope]
   lesson.say(
-      "Su et al. (RoFormer) rotate instead of adding: each pair of coordinates (2i, 2i+1) of "
-      "a query or key at position p turns by the angle p theta_i, theta_i = b^(-2i/d_head) "
-      "with b = {}: {} frequencies for d_head = {}, from one radian per position down to {:.3g}.",
+      "Su et al. (RoFormer) rotate instead of adding: each pair of coordinates (2i, 2i+1) of a "
+      "query or key at position p turns by the angle p theta_i, theta_i = b^(-2i/d_head) with "
+      "b = {}: {} frequencies for d_head = {}, from one radian per position down to {:.3g}.",
       base, d_head / 2, d_head, theta(d_head / 2 - 1));
   lesson.record("positions", positions.cast<float>().eval());
   lesson.record("rope_base", base);
@@ -173,14 +159,14 @@ int main(int argc, char** argv) try {
   lesson.say(
       "A rotation keeps lengths and two rotations add their angles, so (R_m q) . (R_n k) = "
       "q . R_(n-m) k: the score sees m - n only. Shift every position by c and the scores stay:");
-  qkv::Vector shift_differences(3);
   const std::vector<qkv::Index> shifts{1, 100, 1000};
+  const qkv::Mask causal = qkv::causal_mask(tokens);
+  qkv::Vector shift_differences(3);
   for (qkv::Index j = 0; j < 3; ++j) {
     const qkv::Index c = shifts[static_cast<std::size_t>(j)];
     const qkv::VectorD shifted = positions.array() + static_cast<double>(c);
     const qkv::Matrix s = qkv::attention_scores(qkv::apply_rope(p.q, shifted, 1, config),
                                                 qkv::apply_rope(p.k, shifted, 1, config));
-    const qkv::Mask causal = qkv::causal_mask(tokens);
     shift_differences(j) =
         max_abs_difference(causal.select(s, 0.0f), causal.select(rope.scores, 0.0f));
     lesson.line("c = {:4}: largest score difference {:.2g}", c, shift_differences(j));
@@ -191,44 +177,39 @@ int main(int argc, char** argv) try {
 
   lesson.heading("Fast pairs and slow pairs");
   //! [distance]
-  // q = k = all ones: pair i adds 2 cos(d theta_i) to q . k at distance d. Per pair, and the
-  // mean over all pairs (the score divided by d_head).
+  // q = k = all ones: pair i adds 2 cos(d theta_i) to q . k at distance d. Per pair (pairs
+  // spread from the fastest to the slowest), and the mean over all pairs (q . k / d_head).
   const std::vector<qkv::Index> distances{0, 1, 2, 4, 8, 16, 32, 128, 512, 2048};
   const qkv::Index pairs = d_head / 2, shown = std::min<qkv::Index>(pairs, 8);
+  const auto pair = [&](qkv::Index r) { return shown > 1 ? r * (pairs - 1) / (shown - 1) : 0; };
   qkv::Matrix by_distance(shown + 1, static_cast<qkv::Index>(distances.size()));
-  qkv::Labels pair_labels;
-  const qkv::Matrix ones = qkv::Matrix::Ones(1, d_head);
-  for (std::size_t j = 0; j < distances.size(); ++j) {
-    const auto d = static_cast<double>(distances[j]);
-    const qkv::Matrix turned = qkv::apply_rope(ones, qkv::rope_positions(1, d), 1, config);
-    for (qkv::Index r = 0; r < shown; ++r) {  // pairs spread from the fastest to the slowest
-      const qkv::Index i = shown > 1 ? r * (pairs - 1) / (shown - 1) : 0;
-      by_distance(r, static_cast<qkv::Index>(j)) = (turned(0, 2 * i) + turned(0, 2 * i + 1)) / 2;
-    }
-    by_distance(shown, static_cast<qkv::Index>(j)) = turned.sum() / static_cast<float>(d_head);
+  for (qkv::Index j = 0; j < by_distance.cols(); ++j) {
+    const qkv::Index d = distances[static_cast<std::size_t>(j)];
+    const qkv::Matrix turned = qkv::apply_rope(qkv::Matrix::Ones(1, d_head), at(d), 1, config);
+    for (qkv::Index r = 0; r < shown; ++r)
+      by_distance(r, j) = (turned(0, 2 * pair(r)) + turned(0, 2 * pair(r) + 1)) / 2;
+    by_distance(shown, j) = turned.sum() / static_cast<float>(d_head);
   }
   //! [distance]
-  for (qkv::Index r = 0; r < shown; ++r)
-    pair_labels.push_back(fmt::format("pair {}", shown > 1 ? r * (pairs - 1) / (shown - 1) : 0));
+  qkv::Labels pair_labels, distance_labels;
+  for (qkv::Index r = 0; r < shown; ++r) pair_labels.push_back(fmt::format("pair {}", pair(r)));
   pair_labels.push_back("mean");
-  qkv::Labels distance_labels;
-  for (qkv::Index d : distances) distance_labels.push_back(fmt::format("{}", d));
+  for (qkv::Index d : distances) distance_labels.push_back(std::to_string(d));
   lesson.say(
-      "The first pairs turn fast and tell near neighbours apart; the last turn so slowly "
-      "that they still see far context. The score of a fixed q = k (all ones) against "
-      "distance, per pair (cos d theta_i) and averaged over the {} pairs:",
+      "The first pairs turn fast and tell near neighbours apart; the last turn so slowly that "
+      "they still see far context. The score of a fixed q = k (all ones) against distance, per "
+      "pair (cos d theta_i) and averaged over the {} pairs:",
       pairs);
   lesson.record("distances", distances);
   lesson.heatmap("distance_scores", "cos(d theta_i) per pair, and their mean, against distance d",
                  by_distance, pair_labels, distance_labels);
   lesson.say(
-      "The mean falls from 1 as the distance grows and then wavers near 0: RoFormer's "
-      "long-range decay. Few pairs make a rough curve; try --head-dim 64.");
+      "The mean falls from 1 as the distance grows and then wavers near 0: RoFormer's long-range "
+      "decay. Few pairs make a rough curve; try --head-dim 64.");
 
   lesson.heading("Two conventions, one rotation");
   //! [layouts]
-  qkv::RopeConfig half = config;
-  half.layout = qkv::RopeLayout::rotate_half;  // pairs (i, i + d_head/2)
+  const qkv::RopeConfig half{.base = base, .layout = qkv::RopeLayout::rotate_half};
   const std::vector<qkv::Index> permutation = qkv::rotate_half_permutation(d_head);
   const qkv::Matrix q_half = qkv::apply_rope(qkv::to_rotate_half_layout(p.q), positions, 1, half);
   const float layout_difference = max_abs_difference(q_half, qkv::to_rotate_half_layout(q_rot));
@@ -236,20 +217,13 @@ int main(int argc, char** argv) try {
       max_abs_difference(qkv::apply_rope(p.q, positions, 1, half), q_rot);
   //! [layouts]
   lesson.say(
-      "Which coordinates form a pair is a convention. The library, like RoFormer, Meta's "
-      "Llama code and llama2.c, pairs (2i, 2i+1) (interleaved); GPT-NeoX and Hugging Face's "
-      "Llama pair (i, i + d_head/2) (rotate-half). Same rotation, coordinates reordered: "
-      "rotate-half applied to q with its columns in the order {} equals interleaved q_rot "
-      "in that order, largest difference {}. Apply rotate-half to weights trained "
-      "interleaved without reordering, and q_rot is off by up to {:.3f}: the classic bug.",
-      qkv::join(
-          [&] {
-            qkv::Labels l;
-            for (auto j : permutation) l.push_back(std::to_string(j));
-            return l;
-          }(),
-          ", "),
-      layout_difference, mixed_difference);
+      "Which coordinates form a pair is a convention. The library, like RoFormer, Meta's Llama "
+      "code and llama2.c, pairs (2i, 2i+1) (interleaved); GPT-NeoX and Hugging Face's Llama pair "
+      "(i, i + d_head/2) (rotate-half). Same rotation, coordinates reordered: rotate-half applied "
+      "to q with its columns in the order {} equals interleaved q_rot in that order, largest "
+      "difference {}. Apply rotate-half to weights trained interleaved without reordering, and "
+      "q_rot is off by up to {:.3f}: the classic bug.",
+      fmt::join(permutation, ", "), layout_difference, mixed_difference);
   lesson.record("rotate_half_permutation", permutation);
   lesson.record("layout_max_difference", layout_difference);
   lesson.record("mixed_layout_max_difference", mixed_difference);
@@ -269,10 +243,10 @@ int main(int argc, char** argv) try {
   lesson.record({{"mh_w_q", mh.w_q}, {"mh_w_k", mh.w_k}, {"mh_w_v", mh.w_v}, {"mh_w_o", mh.w_o}});
   lesson.record("heads", heads);
   lesson.say(
-      "In a model RoPE acts after the projections, on every head ({} heads of d_head = {} "
-      "here), on queries and keys only. Decoding one token at a time, the new token's key is "
-      "rotated once, at its own position, when it enters the cache, and never again; its "
-      "query is rotated at the same position. Full causal RoPE attention over all T tokens:",
+      "In a model RoPE acts after the projections, on every head ({} heads of d_head = {} here), "
+      "on queries and keys only. Decoding one token at a time, the new token's key is rotated "
+      "once, at its own position, when it enters the cache, and never again; its query is "
+      "rotated at the same position. Full causal RoPE attention over all T tokens:",
       heads, d_model / heads);
   lesson.show("full_output", full_output, labels, {}, "{:7.3f}");
   const float cache_difference = max_abs_difference(cached_output, full_output);
@@ -285,22 +259,18 @@ int main(int argc, char** argv) try {
   qkv::KvCache buggy(tokens, d_model);
   qkv::Matrix buggy_output(tokens, d_model);
   const qkv::Index restart = tokens / 2;
-  for (qkv::Index t = 0; t < tokens; ++t) {
-    const double wrong = static_cast<double>(offset + (t < restart ? t : t - restart));
-    buggy_output.row(t) =
-        qkv::rope_decode_step(x.row(t), mh, buggy, qkv::VectorD::Constant(1, wrong), config);
-  }
-  //! [bug]
-  qkv::Vector bug_error(tokens);
   for (qkv::Index t = 0; t < tokens; ++t)
-    bug_error(t) = max_abs_difference(buggy_output.row(t), full_output.row(t));
+    buggy_output.row(t) = qkv::rope_decode_step(
+        x.row(t), mh, buggy, at(offset + (t < restart ? t : t - restart)), config);
+  //! [bug]
+  const qkv::Vector bug_error = (buggy_output - full_output).cwiseAbs().rowwise().maxCoeff();
   lesson.record("buggy_output", buggy_output);
   lesson.show("bug_row_error", bug_error, labels, "{:7.3f}");
   lesson.say(
-      "A classic bug: a position counter that restarts at 0 (after a reset, say) while the "
-      "cache still holds the old rows. From token {} on, new queries and keys sit at the "
-      "wrong positions, the offsets to the cached keys are wrong, and so are the outputs: "
-      "above, each token's largest error against the right row. Nothing crashes.",
+      "A classic bug: a position counter that restarts at 0 (after a reset, say) while the cache "
+      "still holds the old rows. From token {} on, new queries and keys sit at the wrong "
+      "positions, the offsets to the cached keys are wrong, and so are the outputs: above, each "
+      "token's largest error against the right row. Nothing crashes.",
       restart);
 
   lesson.heading("Longer than trained: position interpolation");
@@ -308,33 +278,32 @@ int main(int argc, char** argv) try {
   // The slowest pair turns theta_last per position. Trained on 4096 positions, a model has
   // seen its angles up to 4095 theta_last; at 32768 they go 8 times further, unless the
   // positions are scaled by 4096 / 32768 (Chen et al., 2023).
-  qkv::RopeConfig interpolated = config;
-  interpolated.position_scale = 4096.0 / 32768.0;
+  const qkv::RopeConfig interpolated{.base = base, .position_scale = 4096.0 / 32768.0};
   const qkv::VectorD last{{4095.0, 32767.0}};
-  qkv::Matrix slowest_angles(2, 3);
+  qkv::MatrixD slowest_angles(2, 3);
   for (qkv::Index r = 0; r < 2; ++r) {
-    const qkv::Index width = r == 0 ? d_head : 128;
+    const qkv::Index width = r == 0 ? d_head : 128, slowest = width / 2 - 1;
     const qkv::MatrixD plain = qkv::rope_angles(last, width, config);
-    const qkv::MatrixD scaled = qkv::rope_angles(last, width, interpolated);
-    slowest_angles.row(r) << static_cast<float>(plain(0, width / 2 - 1)),
-        static_cast<float>(plain(1, width / 2 - 1)), static_cast<float>(scaled(1, width / 2 - 1));
+    slowest_angles.row(r) << plain(0, slowest), plain(1, slowest),
+        qkv::rope_angles(last, width, interpolated)(1, slowest);
   }
   //! [interpolation]
   lesson.say(
       "A model trained on 4096 positions has seen each pair turn through angles up to 4095 "
       "theta_i. At 32768 positions the slow pairs reach angles it never saw. Position "
-      "interpolation multiplies every position by L_train / L_new = 1/8 and the angles "
-      "stay inside the trained range (the model is then fine-tuned briefly). The slowest "
-      "pair, in radians:");
-  lesson.show("slowest_angles", slowest_angles, {fmt::format("d_head {}", d_head), "d_head 128"},
+      "interpolation multiplies every position by L_train / L_new = 1/8 and the angles stay "
+      "inside the trained range (the model is then fine-tuned briefly). The slowest pair, in "
+      "radians:");
+  lesson.show("slowest_angles", qkv::Matrix(slowest_angles.cast<float>()),
+              {fmt::format("d_head {}", d_head), "d_head 128"},
               {"trained 4k", "32k plain", "32k interp."}, "{:11.4f}");
 
   lesson.heading("What comes next");
   lesson.say(
-      "RoPE is how Llama, Mistral, Qwen and most open models encode positions: a rotation of "
-      "q and k per head, nothing added to X, and a cache that stores keys already rotated. "
-      "Chapter 08 shares those cached keys between query heads. The exercises build ALiBi, "
-      "NTK-aware base scaling and the complex-number form of RoPE.");
+      "RoPE is how Llama, Mistral, Qwen and most open models encode positions: a rotation of q "
+      "and k per head, nothing added to X, and a cache that stores keys already rotated. Chapter "
+      "08 shares those cached keys between query heads. The exercises build ALiBi, NTK-aware base "
+      "scaling and the complex-number form of RoPE.");
   return lesson.finish();
 } catch (const std::exception& error) {
   return qkv::report_error(error);
