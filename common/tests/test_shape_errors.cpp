@@ -25,6 +25,7 @@
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 #include "qkv/relevance.hpp"
+#include "qkv/rope.hpp"
 #include "qkv/timing.hpp"
 #include "qkv/toy_model.hpp"
 
@@ -186,6 +187,26 @@ TEST_CASE("kv_cache.hpp checks what is appended and decoded", "[shapes]") {
   check_shape_error("recompute_step", {"3x6", "8x8"}, [&] { qkv::recompute_step(ones(3, 6), w); });
 }
 
+TEST_CASE("rope.hpp checks positions against the rows, X against the weights", "[shapes]") {
+  const qkv::VectorD two = qkv::rope_positions(2);
+  check_shape_error("apply_rope", {"3x4", "2x1"}, [&] { qkv::apply_rope(ones(3, 4), two); });
+  const auto w = mha_weights(8, 2);
+  check_shape_error("rope_multi_head_attention", {"3x6", "8x8"},
+                    [&] { qkv::rope_multi_head_attention(ones(3, 6), w, qkv::rope_positions(3)); });
+  check_shape_error("rope_multi_head_attention", {"3x8", "2x1"},
+                    [&] { qkv::rope_multi_head_attention(ones(3, 8), w, two); });
+  qkv::KvCache cache(4, 8);
+  check_shape_error("rope_decode_step", {"1x6", "8x8"},
+                    [&] { qkv::rope_decode_step(ones(1, 6), w, cache); });
+  check_shape_error("rope_decode_step", {"3x8", "2x1"},
+                    [&] { qkv::rope_decode_step(ones(3, 8), w, cache, two); });
+  qkv::KvCache narrow(4, 6);
+  check_shape_error("rope_decode_step", {"6", "8"},
+                    [&] { qkv::rope_decode_step(ones(1, 8), w, narrow); });
+  CHECK(cache.size() == 0);
+  CHECK(narrow.size() == 0);
+}
+
 TEST_CASE("printing and figures check their labels against the matrix", "[shapes]") {
   const Matrix m = ones(3, 2);
   const qkv::Labels two{"a", "b"}, three{"a", "b", "c"};
@@ -235,6 +256,8 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "check_multi_head_weights", "head_weights", "split_heads", "decode_step", "recompute_step",
       "format_matrix", "format_vector", "print_matrix", "print_vector", "terminal_heatmap",
       "bar_chart", "write_svg_heatmap", "tiled_attention", "online_softmax_trace",
+      // rope.hpp (chapter 07)
+      "apply_rope", "rope_multi_head_attention", "rope_decode_step",
       // classes
       "KvCache", "WindowKvCache", "Lesson"};
   const std::set<std::string> no_shapes{
@@ -254,6 +277,9 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "parse_integer", "parse_unsigned", "parse_number", "parse_as", "run", "now_seconds",
       "format_cell", "format_numbers", "numbered_labels", "join", "with_commas", "human_bytes",
       "toy_model", "dot_product_terms", "plural", "median_seconds",
+      // rope.hpp: sizes and one operand, any shape
+      "rope_frequencies", "rope_positions", "rope_angles", "rotate_half_permutation",
+      "to_rotate_half_layout", "sinusoidal_positions", "RopeConfig",
       // macros that the declaration pattern reads as a call at column 0
       "QKV_EIGEN_KERNELS",
       // classes and structs without shaped arguments, or plain data
