@@ -2,24 +2,27 @@
 /// The tiled attention kernel of qkv/fast_attention.hpp (chapter 09), compiled once.
 ///
 /// Layout. Inside a block everything is stored so that one SIMD vector holds one number for
-/// `lanes` consecutive queries (16 with AVX-512): the scaled query block, the scores S and
-/// the unnormalised output O of the block are column-major matrices with a row per query.
-/// The online softmax is then the same few vector operations for every key, with no
-/// reduction across lanes: the running maximum, sum and rescaling factor of 16 queries are
+/// `lanes` consecutive queries (8 with AVX2, 16 with AVX-512): the scaled query block, the
+/// scores S and the unnormalised output O of the block are column-major matrices with a row
+/// per query. The online softmax is then the same few vector operations for every key, with
+/// no reduction across lanes: the running maximum, sum and rescaling factor of 8 queries are
 /// one vector each. The two products, \f$ S = Q_b K_b^\top \f$ and \f$ O \mathrel{+}= P V_b \f$,
 /// are small register-blocked kernels whose accumulators never leave the registers.
 ///
-/// The SIMD code is written with Eigen's packet functions (Eigen::internal::pload, pmadd,
-/// pexp, ...), so the one kernel runs at the width the build targets: AVX-512 in the fast
-/// build, SSE2 in the default one, one float at a time without vectorisation.
+/// The SIMD code is written with Eigen's packet functions (Eigen::internal::ploadu, pmadd,
+/// pmax, ...), so the one kernel runs at the width the build targets: what -march=native
+/// offers in the fast build (AVX2 on the machine it was tuned on), SSE2 in the default one,
+/// one float at a time without vectorisation.
 
 #include "qkv/fast_attention.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -81,7 +84,8 @@ void score_tile(const float* q, Index ldq, const float* k, Index ldk, Index d_k,
 
 /// \f$ O_{ic} \leftarrow \alpha_i O_{ic} + \sum_j P_{ij} V_{jc} \f$ for COLS value columns
 /// and VECTORS x lanes queries: `o` points at O(i, c), `p` at P(i, 0), `alpha` at
-/// \f$ \alpha_i \f$ (the rescaling \f$ e^{m - m'} \f$), `v` at V_b(0, c).
+/// \f$ \alpha_i \f$ (the rescaling \f$ e^{m - m'} \f$, here \f$ 2^{m - m'} \f$ on scores in
+/// base 2), `v` at V_b(0, c).
 template <int COLS, int VECTORS>
 void output_tile(const float* p, Index ldp, const float* v, Index ldv, Index keys,
                  const float* alpha, float* o, Index ldo) {
@@ -143,14 +147,14 @@ struct BlockBuffers {
         running_max(padded_q),
         running_sum(padded_q),
         rescale(padded_q) {}
-  Matrix queries;      ///< padded_q x d_k: the query block times \f$ 1 / \sqrt{d_k} \f$
+  Matrix queries;      ///< padded_q x d_k: the query block times TiledProblem::scale
   Matrix keys;         ///< block_k x d_k: the key block, its columns next to each other
   Matrix values;       ///< block_k x d_v: the value block
-  Matrix scores;       ///< padded_q x block_k: S, then \f$ P = e^{S - m'} \f$
+  Matrix scores;       ///< padded_q x block_k: S, then \f$ P = 2^{S - m'} \f$
   Matrix output;       ///< padded_q x d_v: the unnormalised output o
   Vector running_max;  ///< m of each query
   Vector running_sum;  ///< l of each query
-  Vector rescale;      ///< \f$ e^{m - m'} \f$ of each query, for the current key block
+  Vector rescale;      ///< \f$ 2^{m - m'} \f$ of each query, for the current key block
 };
 
 /// What every block of one call shares: the operands, the options and where results go.
@@ -268,11 +272,10 @@ TiledAttentionResult tiled_attention(const Eigen::Ref<const Matrix>& q,
 
   const Index t_q = q.rows(), t_k = k.rows();
   TiledAttentionResult result{Matrix(t_q, v.cols()), Vector(t_q)};
-  // Blocks larger than the input are the input: no buffer larger than it.
   const float log2_e = 1.442695040888963407F;
-  TiledProblem problem{
-      q,          k, v, options, log2_e / std::sqrt(static_cast<float>(q.cols())), &result.output,
-      &result.lse};
+  const float scale = log2_e / std::sqrt(static_cast<float>(q.cols()));
+  TiledProblem problem{q, k, v, options, scale, &result.output, &result.lse};
+  // Blocks larger than the input are the input: no buffer larger than it.
   problem.options.block_q = std::min(options.block_q, std::max<Index>(t_q, 1));
   problem.options.block_k = std::min(options.block_k, std::max<Index>(t_k, 1));
   const Index block_q = problem.options.block_q;
@@ -293,7 +296,13 @@ TiledAttentionResult tiled_attention(const Eigen::Ref<const Matrix>& q,
       static_cast<std::size_t>(std::max<Index>(workers, 1)),
       BlockBuffers(padded_q, problem.options.block_k, q.cols(), v.cols()));
   std::vector<std::thread> threads;
-  for (std::size_t t = 1; t < buffers.size(); ++t) threads.emplace_back(work, std::ref(buffers[t]));
+  for (std::size_t t = 1; t < buffers.size(); ++t) {
+    try {
+      threads.emplace_back(work, std::ref(buffers[t]));
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the others take its blocks, with the same result
+    }
+  }
   work(buffers[0]);
   for (auto& thread : threads) thread.join();
   return result;
