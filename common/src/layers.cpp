@@ -200,6 +200,18 @@ MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
 
 // kv_cache.hpp (chapter 06)
 
+namespace {
+
+// What both caches check before they append: n keys and n values, each `width` wide.
+void check_rows_to_append(const Matrix& k_rows, const Matrix& v_rows, Index width,
+                          std::string_view function) {
+  require_shapes(k_rows.cols() == width && v_rows.cols() == width && k_rows.rows() == v_rows.rows(),
+                 function, "keys and values must be n x width, the same n", "keys", k_rows,
+                 "values", v_rows);
+}
+
+}  // namespace
+
 KvCache::KvCache(Index capacity, Index width) {
   require(capacity >= 1 && width >= 1, "KvCache", "capacity and width must be positive");
   keys_.resize(capacity, width);
@@ -207,10 +219,7 @@ KvCache::KvCache(Index capacity, Index width) {
 }
 
 void KvCache::append(const Matrix& k_rows, const Matrix& v_rows) {
-  require_shapes(
-      k_rows.cols() == width() && v_rows.cols() == width() && k_rows.rows() == v_rows.rows(),
-      "KvCache::append", "keys and values must be n x width, the same n", "keys", k_rows, "values",
-      v_rows);
+  check_rows_to_append(k_rows, v_rows, width(), "KvCache::append");
   if (k_rows.rows() > capacity() - size_) {
     throw ValueError("KvCache::append: " + std::to_string(k_rows.rows()) + " more tokens do " +
                      "not fit: the cache holds " + std::to_string(size_) + " of its capacity " +
@@ -229,10 +238,7 @@ WindowKvCache::WindowKvCache(Index window, Index width) {
 }
 
 void WindowKvCache::append(const Matrix& k_rows, const Matrix& v_rows) {
-  require_shapes(
-      k_rows.cols() == width() && v_rows.cols() == width() && k_rows.rows() == v_rows.rows(),
-      "WindowKvCache::append", "keys and values must be n x width, the same n", "keys", k_rows,
-      "values", v_rows);
+  check_rows_to_append(k_rows, v_rows, width(), "WindowKvCache::append");
   for (Index r = 0; r < k_rows.rows(); ++r, ++seen_) {
     keys_.row(slot(seen_)) = k_rows.row(r);
     values_.row(slot(seen_)) = v_rows.row(r);
