@@ -26,21 +26,28 @@
 #                   "tag", "target", "executable", "hints": [...]}, ...]}
 # with source paths relative to ROOT and "executable" relative to the build directory.
 
+# `value` with each FROM replaced by its TO, pair by pair in order, into `out`:
+# _qkv_replace_each(out value FROM TO [FROM TO ...]). The pairs are read as ARGVn, never
+# as a list, so ';', '[' and ']' may be among them.
+function(_qkv_replace_each out value)
+  math(EXPR last "${ARGC} - 1")
+  foreach(from RANGE 2 ${last} 2)
+    math(EXPR to "${from} + 1")
+    string(REPLACE "${ARGV${from}}" "${ARGV${to}}" value "${value}")
+  endforeach()
+  set(${out} "${value}" PARENT_SCOPE)
+endfunction()
+
 # Writes `value` as a JSON string literal (with its quotes) into `out`.
 function(_qkv_json_string out value)
-  string(REPLACE "\\" "\\\\" value "${value}")
-  string(REPLACE "\"" "\\\"" value "${value}")
-  string(REPLACE "\t" "\\t" value "${value}")
-  string(REPLACE "\r" "\\r" value "${value}")
+  _qkv_replace_each(value "${value}" "\\" "\\\\" "\"" "\\\"" "\t" "\\t" "\r" "\\r")
   set(${out} "\"${value}\"" PARENT_SCOPE)
 endfunction()
 
 # The text of `value` with the characters hidden from list() restored, into `out`.
 function(_qkv_unhide out value)
-  string(REPLACE "@qkv_semicolon@" ";" value "${value}")
-  string(REPLACE "@qkv_open@" "[" value "${value}")
-  string(REPLACE "@qkv_close@" "]" value "${value}")
-  string(REPLACE "@qkv_or@" "||" value "${value}")
+  _qkv_replace_each(value "${value}" "@qkv_semicolon@" ";" "@qkv_open@" "[" "@qkv_close@" "]"
+                    "@qkv_or@" "||")
   set(${out} "${value}" PARENT_SCOPE)
 endfunction()
 

@@ -159,9 +159,7 @@ int main(int argc, char** argv) try {
       "Unscaled, scores at d = 1024 differ by tens: chapter 03's softmax would put nearly all "
       "weight on one key and stop learning. Scaled, the spread stays near 1 at every d. "
       "On the hand-made example, d = 4, so scaled scores are the raw ones halved:");
-  lesson.record("scaling_dims", dims);
-  lesson.record("raw_spread", raw_spread);
-  lesson.record("scaled_spread", scaled_spread);
+  lesson.record("scaling_dims", dims, "raw_spread", raw_spread, "scaled_spread", scaled_spread);
   const qkv::Vector scaled_scores = qkv::scaled_relevance_scores(query, keys);
   lesson.show("scaled_scores", scaled_scores, tokens, "{:7.2f}");
 

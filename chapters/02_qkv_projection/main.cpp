@@ -27,10 +27,7 @@ std::string shape(const char* name, const qkv::Matrix& m) {
 int main(int argc, char** argv) try {
   qkv::Cli cli("02_qkv_projection", "Chapter 02: learned query, key and value projections");
   qkv::Index tokens = 6, d_model = 8, d_head = 4;
-  cli.add_size("--tokens", tokens, "number of tokens T (past 6, the tokens are named t0, t1, ...)",
-               1, 64);
-  cli.add_size("--dim", d_model, "embedding dimension d_model", 1, 512);
-  cli.add_size("--head-dim", d_head, "query, key and value dimension d_head", 1, 512);
+  qkv::add_toy_model_flags(cli, tokens, d_model, d_head);
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
   qkv::Lesson lesson(cli.common());
 
@@ -53,9 +50,7 @@ int main(int argc, char** argv) try {
       "of d_model = {} numbers per word. A trained model learned that table; ours is drawn "
       "from N(0, 1) with seed {}, as an untrained model's would be.",
       tokens, d_model, cli.common().seed);
-  lesson.record("tokens", labels);
-  lesson.record("vocabulary", vocabulary.words);
-  lesson.record("token_ids", vocabulary.ids);
+  lesson.record("tokens", labels, "vocabulary", vocabulary.words, "token_ids", vocabulary.ids);
   qkv::Labels ids;
   for (std::size_t t = 0; t < labels.size(); ++t)
     ids.push_back(fmt::format("{}={}", labels[t], vocabulary.ids[t]));
@@ -162,8 +157,7 @@ int main(int argc, char** argv) try {
       "sqrt(d_model), usually its largest: every word would mostly look at itself.",
       row_name, col_name, scores(row, col), scores(col, row), asymmetry, unprojected_asymmetry);
   lesson.show("unprojected_scores", unprojected, labels, labels, "{:7.3f}");
-  lesson.record("asymmetry", asymmetry);
-  lesson.record("unprojected_asymmetry", unprojected_asymmetry);
+  lesson.record("asymmetry", asymmetry, "unprojected_asymmetry", unprojected_asymmetry);
 
   //! [parameters]
   const qkv::Index parameters = qkv::qkv_parameter_count(d_model, d_head);  // 3 d_model d_head
@@ -180,9 +174,8 @@ int main(int argc, char** argv) try {
       "At GPT-2 small's size (d_model = 768, d_head = 64) one head's W_q, W_k, W_v hold "
       "3 x 768 x 64 = {} numbers; GPT-2 small has 12 heads in each of 12 layers.",
       gpt2_head);
-  lesson.record("parameters", parameters);
-  lesson.record("embedding_parameters", embedding_parameters);
-  lesson.record("gpt2_head_parameters", gpt2_head);
+  lesson.record("parameters", parameters, "embedding_parameters", embedding_parameters,
+                "gpt2_head_parameters", gpt2_head);
   lesson.say(
       "The scores are raw numbers of any sign. Chapter 03 turns each row into weights that "
       "are positive and sum to 1, and mixes the values V with them.");

@@ -22,10 +22,7 @@ int main(int argc, char** argv) try {
                "Chapter 03: softmax turns scores into weights; attention is their weighted sum");
   qkv::Index tokens = 6, d_model = 8, d_head = 4;
   double temperature = 0.5;
-  cli.add_size("--tokens", tokens, "number of tokens T (past 6, the tokens are named t0, t1, ...)",
-               1, 64);
-  cli.add_size("--dim", d_model, "embedding dimension d_model", 1, 512);
-  cli.add_size("--head-dim", d_head, "query, key and value dimension d_head", 1, 512);
+  qkv::add_toy_model_flags(cli, tokens, d_model, d_head);
   cli.add_number("--temperature", temperature, "softmax temperature tau for the comparison", 0.05,
                  20.0);
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
@@ -175,8 +172,7 @@ int main(int argc, char** argv) try {
                 qkv::format_numbers(terms.row(j).transpose(), "{:7.3f}"));
   }
   lesson.line("= o_{} = ({})", row_name, qkv::format_numbers(by_hand, "{:7.3f}"));
-  lesson.record("by_hand_terms", terms);
-  lesson.record("by_hand_output", by_hand);
+  lesson.record("by_hand_terms", terms, "by_hand_output", by_hand);
   lesson.show("output", output, labels, {}, "{:7.3f}");
   qkv::Index best = 0;
   weights.row(row).maxCoeff(&best);

@@ -6,11 +6,9 @@
 // lengths) and a context window (only the last w tokens). Also: what a query that may see
 // nothing gets. Run with --help for the flags; the chapter text is README.md.
 
-#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,10 +40,7 @@ int main(int argc, char** argv) try {
   qkv::Cli cli("04_masking", "Chapter 04: causal, padding and context-window masks");
   qkv::Index tokens = 6, d_model = 8, d_head = 4, window = 3;
   std::string mask_choice = "causal";
-  cli.add_size("--tokens", tokens, "number of tokens T (past 6, the tokens are named t0, t1, ...)",
-               1, 64);
-  cli.add_size("--dim", d_model, "embedding dimension d_model", 1, 512);
-  cli.add_size("--head-dim", d_head, "query, key and value dimension d_head", 1, 512);
+  qkv::add_toy_model_flags(cli, tokens, d_model, d_head);
   cli.add_size("--window", window,
                "context window w: token i sees tokens i-w+1..i (w >= T is the causal mask)", 1, 64);
   cli.add_choice("--mask", mask_choice,
@@ -70,14 +65,8 @@ int main(int argc, char** argv) try {
       "and values of d_head = {}. X, W_q, W_k, W_v, Q, K and V are in --json. Without a mask, "
       "every row of the weights spreads over every token, including the ones after it:",
       tokens, d_model, d_head);
-  lesson.record("tokens", labels);
-  lesson.record({{"x", x},
-                 {"w_q", w.w_q},
-                 {"w_k", w.w_k},
-                 {"w_v", w.w_v},
-                 {"q", p.q},
-                 {"k", p.k},
-                 {"v", p.v}});
+  lesson.record("tokens", labels, "x", x, "w_q", w.w_q, "w_k", w.w_k, "w_v", w.w_v, "q", p.q, "k",
+                p.k, "v", p.v);
   lesson.heatmap("weights_none", "weights without a mask", unmasked.weights, labels, labels);
   lesson.say(
       "That is right for reading a whole sentence at once (an encoder, like BERT). It is wrong "
@@ -137,14 +126,11 @@ int main(int argc, char** argv) try {
   lesson.say(
       "Replace token {} (\"{}\") by another word and compute everything again. With the "
       "causal mask, the outputs of the {} tokens before it cannot change, not even in the "
-      "last bit: the new token "
-      "reaches them only through weights that are exactly 0. Without a mask, every output "
-      "moves. The largest change of each output row, max_j |O'_ij - O_ij|:",
+      "last bit: the new token reaches them only through weights that are exactly 0. Without "
+      "a mask, every output moves. The largest change of each output row, max_j |O'_ij - O_ij|:",
       changed, labels[changed], changed);
-  lesson.record("changed_token", changed);
-  lesson.record("x_changed", x_changed);
-  lesson.record("output_causal_changed", causal_changed);
-  lesson.record("output_none_changed", none_changed);
+  lesson.record("changed_token", changed, "x_changed", x_changed, "output_causal_changed",
+                causal_changed, "output_none_changed", none_changed);
   lesson.show("causal_max_diff", causal_diff, labels, "{:9.2e}");
   lesson.show("none_max_diff", none_diff, labels, "{:9.2e}");
 
@@ -160,8 +146,7 @@ int main(int argc, char** argv) try {
       "max(0, i - w + 1)..i, the last w including itself (Mistral 7B uses w = 4096). The cost of a "
       "row no longer grows with T, and a cache of w keys and values is enough. Here w = {}{}.",
       window, window >= tokens ? ", at least T: the window is the whole causal triangle" : "");
-  lesson.record("window", window);
-  lesson.record("mask_window", qkv::mask_as_matrix(windowed));
+  lesson.record("window", window, "mask_window", qkv::mask_as_matrix(windowed));
   lesson.heatmap("weights_window", fmt::format("weights with a window of w = {}", window),
                  window_attention.weights, labels, labels);
   lesson.record("output_window", window_attention.output);
@@ -176,25 +161,15 @@ int main(int argc, char** argv) try {
   // batch has its own vocabulary, so its embedding table is drawn anew, after everything
   // above: even sequence 1, the same words, gets new numbers.
   const std::vector<qkv::Index> lengths{tokens, (2 * tokens + 2) / 3, (tokens + 2) / 3};
-  const std::vector<qkv::Labels> texts{labels, {"a", "dog", "barked", "twice"}, {"hello", "there"}};
-  qkv::Labels all_tokens, batch_labels;
-  for (std::size_t b = 0; b < lengths.size(); ++b) {
-    qkv::Labels padded = qkv::token_labels(texts[b], lengths[b]);
-    padded.resize(static_cast<std::size_t>(tokens), "<pad>");
-    all_tokens.insert(all_tokens.end(), padded.begin(), padded.end());
-    for (const auto& token : padded) batch_labels.push_back(fmt::format("{}:{}", b + 1, token));
-  }
-  const qkv::Vocabulary batch_vocabulary = qkv::build_vocabulary(all_tokens);
-  const qkv::Matrix batch_table =
-      qkv::random_normal(random, static_cast<qkv::Index>(batch_vocabulary.words.size()), d_model);
-  // The batch stacked into tall matrices: rows b T .. b T + T - 1 are sequence b.
-  const qkv::Matrix batch_x = qkv::embed(batch_table, batch_vocabulary.ids);
+  const qkv::PaddedBatch batch = qkv::padded_batch(
+      random, {labels, {"a", "dog", "barked", "twice"}, {"hello", "there"}}, lengths, d_model);
+  // Results stacked like batch.x, into tall matrices: rows b T .. b T + T - 1 are sequence b.
   qkv::Matrix batch_masks(3 * tokens, tokens), batch_weights(3 * tokens, tokens),
-      batch_outputs(3 * tokens, d_head), garbage_x = batch_x, garbage_outputs(3 * tokens, d_head);
+      batch_outputs(3 * tokens, d_head), garbage_x = batch.x, garbage_outputs(3 * tokens, d_head);
   qkv::Vector padding_diff(3);
   for (qkv::Index b = 0; b < 3; ++b) {
     const qkv::Index length = lengths[static_cast<std::size_t>(b)];
-    const qkv::Matrix xb = batch_x.middleRows(b * tokens, tokens);
+    const qkv::Matrix xb = batch.x.middleRows(b * tokens, tokens);
     // Each sequence its own mask: only its real tokens see, and are seen.
     const qkv::Mask mb = qkv::query_key_padding_mask(tokens, length);
     const qkv::AttentionResult ab = masked_self_attention(xb, w, mb);
@@ -222,29 +197,23 @@ int main(int argc, char** argv) try {
       "table is drawn fresh (seed {} continues), so sequence 1's rows differ from X above, "
       "though its words are the same:",
       lengths[0], lengths[1], lengths[2], tokens, 3 * tokens, cli.common().seed);
-  lesson.record("padding_lengths", lengths);
-  lesson.record("padding_tokens", all_tokens);
-  lesson.record("x_padding", batch_x);
-  lesson.record("mask_padding", batch_masks);
+  lesson.record("padding_lengths", lengths, "padding_tokens", batch.tokens, "x_padding", batch.x,
+                "mask_padding", batch_masks);
   lesson.heatmap("weights_padding", "weights of a padded batch of three sequences", batch_weights,
-                 batch_labels, qkv::numbered_labels("k", tokens));
-  lesson.show("output_padding", batch_outputs, batch_labels, {}, "{:7.3f}");
+                 batch.labels, qkv::numbered_labels("k", tokens));
+  lesson.show("output_padding", batch_outputs, batch.labels, {}, "{:7.3f}");
   lesson.say(
       "Is the padding really invisible? Put garbage into every padded row (random numbers "
       "100 times larger than an embedding) and run again. The largest change of any real "
       "token's output, per sequence:");
-  lesson.record("x_padding_changed", garbage_x);
-  lesson.record("output_padding_changed", garbage_outputs);
+  lesson.record("x_padding_changed", garbage_x, "output_padding_changed", garbage_outputs);
   lesson.show("padding_max_diff", padding_diff, {"seq 1", "seq 2", "seq 3"}, "{:9.2e}");
 
   //! [fully_masked]
   // softmax over a row of -inf, as the formula says and as qkv computes it.
   const float inf = std::numeric_limits<float>::infinity();
   const qkv::Vector nothing = qkv::vector_of({-inf, -inf, -inf});
-  qkv::Vector textbook(3);
-  for (qkv::Index j = 0; j < 3; ++j)
-    textbook(j) =
-        std::exp(nothing(j)) / (std::exp(nothing(0)) + std::exp(nothing(1)) + std::exp(nothing(2)));
+  const qkv::Vector textbook = nothing.array().exp() / nothing.array().exp().sum();
   const qkv::Vector ours = qkv::softmax(nothing);
   //! [fully_masked]
   std::vector<qkv::Index> fully_masked;  // the padded queries: row b T + i with i >= length b
@@ -252,7 +221,7 @@ int main(int argc, char** argv) try {
   for (qkv::Index r = 0; r < batch_weights.rows(); ++r)
     if (lengths[static_cast<std::size_t>(r / tokens)] <= r % tokens) {
       fully_masked.push_back(r);
-      fully_masked_labels.push_back(batch_labels[r]);
+      fully_masked_labels.push_back(batch.labels[r]);
     }
   lesson.heading("A query that may see nothing");
   lesson.say(
@@ -272,15 +241,13 @@ int main(int argc, char** argv) try {
       "unchanged). No NaN ever leaves a mask:");
   lesson.show("softmax_fully_masked", ours, {}, "{:7.3f}");
   lesson.record("fully_masked_rows", fully_masked);
-  if (fully_masked.empty()) {
+  if (fully_masked.empty())
     lesson.say("With T = 1 no sequence needs padding, so the batch has no such row.");
-  } else {
+  else
     lesson.say(
         "In the batch above, the rows {} are fully masked: their weights and outputs are all "
-        "0, as output_padding above shows. Only the real tokens' rows are "
-        "ever read.",
+        "0, as output_padding above shows. Only the real tokens' rows are ever read.",
         qkv::join(fully_masked_labels, ", "));
-  }
 
   lesson.heading("Where we are");
   lesson.line("Attention(Q, K, V) = softmax(Q K^T / sqrt(d_head) + M) V");

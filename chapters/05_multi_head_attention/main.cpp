@@ -84,8 +84,7 @@ int main(int argc, char** argv) try {
               "h x T x d_head");
   lesson.say("");
   lesson.show("q", q, token_labels, head_labels);
-  lesson.record("k", k);
-  lesson.record("v", v);
+  lesson.record("k", k, "v", v);
   lesson.show("q_head0", q_heads.front(), token_labels, qkv::numbered_labels("h0.", d_head));
 
   //! [attend]
@@ -107,8 +106,7 @@ int main(int argc, char** argv) try {
     lesson.heatmap(fmt::format("weights_head{}", i),
                    fmt::format("head {}: attention weights, query rows, key columns", i),
                    result.weights[i], token_labels, token_labels);
-  lesson.record("weights", result.weights);
-  lesson.record("heads", result.heads);
+  lesson.record("weights", result.weights, "heads", result.heads);
   lesson.say(
       "The heads were given the same tokens but different projections, so they spread their "
       "weight differently. In a trained model that is the point: each head learns its own "
@@ -159,10 +157,9 @@ int main(int argc, char** argv) try {
       "sum_i O_i W_o^(i), where W_o^(i) is head i's d_head rows of W_o: each head writes "
       "into the output through its own rows.");
   lesson.line("max |sum_i O_i W_o^(i) - split-and-merge| = {:.3g}", summed_difference);
-  lesson.record("separate_output", separate_output);
-  lesson.record("separate_max_abs_difference", separate_difference);
-  lesson.record("summed_output", summed);
-  lesson.record("summed_max_abs_difference", summed_difference);
+  lesson.record("separate_output", separate_output, "separate_max_abs_difference",
+                separate_difference, "summed_output", summed, "summed_max_abs_difference",
+                summed_difference);
 
   //! [parameters]
   const qkv::Index parameters = qkv::multi_head_parameter_count(d_model);
@@ -189,9 +186,8 @@ int main(int argc, char** argv) try {
       "12 heads of 64 or 1 head of 768: the same count. What heads change is what the layer "
       "can express (h different weight patterns per token) and what it costs to run: h score "
       "matrices of T x T.");
-  lesson.record("d_head", d_head);
-  lesson.record("parameter_count", parameters);
-  lesson.record("gpt2_small_parameter_count", gpt2_parameters);
+  lesson.record("d_head", d_head, "parameter_count", parameters, "gpt2_small_parameter_count",
+                gpt2_parameters);
 
   lesson.heading("Next");
   lesson.say(

@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string>
-#include <string_view>
 #include <vector>
 
 #include "qkv/cli.hpp"
@@ -26,6 +24,7 @@
 int main(int argc, char** argv) try {
   qkv::Cli cli("06_kv_caching", "Chapter 06: decoding token by token with a KV cache");
   qkv::Index tokens = 8, prompt = 3, d_model = 16, heads = 4, window = 0;
+  bool time_it = false;
   cli.add_size("--tokens", tokens, "number of tokens T: the prompt plus the generated ones", 1,
                512);
   cli.add_size("--prompt", prompt, "prompt length P, prefilled in one step (default min(3, T))", 1,
@@ -35,18 +34,14 @@ int main(int argc, char** argv) try {
   cli.add_size("--window", window,
                "keep only the last W tokens, in a ring buffer of W rows (0: keep every token)", 0,
                512);
-  bool time_it = false;
   cli.add_flag("--time", time_it,
                "also time generating the tokens with and without the cache (timings "
                "differ from run to run; without --time the same seed prints the same bytes)");
   cli.require_divides("--heads", heads, "--dim", d_model);
-  // A default adapts to the sizes given (--tokens 1 prefills 1); an explicit --prompt
-  // longer than --tokens is an error.
-  cli.add_check([&]() -> std::string {
-    if (prompt <= tokens || !cli.given("--prompt")) return {};
-    return fmt::format("--prompt {} exceeds --tokens {}: the prompt is the first P of the T tokens",
-                       prompt, tokens);
-  });
+  // An explicit --prompt longer than --tokens is an error; the default adapts (--tokens 1
+  // prefills 1).
+  cli.require_at_most("--prompt", prompt, "--tokens", tokens,
+                      "the prompt is the first P of the T tokens");
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
   prompt = std::min(prompt, tokens);
   qkv::Lesson lesson(cli.common());
@@ -70,8 +65,7 @@ int main(int argc, char** argv) try {
       "of token t instead of a sampled token.",
       qkv::plural(tokens, "token"), d_model, qkv::plural(prompt, "token"), heads, d_head);
   lesson.show("x", x, positions, {}, "{:7.3f}");
-  lesson.record({{"w_q", w.w_q}, {"w_k", w.w_k}, {"w_v", w.w_v}, {"w_o", w.w_o}});
-  lesson.record("heads", heads);
+  lesson.record("w_q", w.w_q, "w_k", w.w_k, "w_v", w.w_v, "w_o", w.w_o, "heads", heads);
   lesson.say("W_q, W_k, W_v and W_o are {} each, drawn like nn.Linear (--json prints them).",
              qkv::shape_label(d_model, d_model));
 
@@ -111,11 +105,14 @@ int main(int argc, char** argv) try {
   // position each cache slot holds after it (NaN: empty); the timing runs do not.
   const qkv::Index capacity = window > 0 ? window : tokens;
   qkv::Matrix slot_table = qkv::Matrix::Constant(tokens - prompt + 1, capacity, NAN);
-  auto generate = [&](auto& cache, bool observe) {
+  qkv::KvCache full_cache(tokens, d_model);
+  qkv::WindowKvCache ring(std::max<qkv::Index>(window, 1), d_model);
+  const auto generate = [&](auto& cache, bool observe) {
     const auto record_slots = [&](qkv::Index step, qkv::Index last) {
       for (qkv::Index p = last + 1 - cache.size(); p <= last; ++p)
         slot_table(step, p % capacity) = static_cast<float>(p);  // a ring: slot p mod W
     };
+    cache.reset();
     qkv::Matrix out(tokens, d_model);
     //! [prefill]
     // Prefill: the whole prompt in one step. Its P queries see the cache and each other
@@ -143,9 +140,10 @@ int main(int argc, char** argv) try {
     //! [decode]
     return out;
   };
-  qkv::KvCache full_cache(tokens, d_model);
-  qkv::WindowKvCache ring(std::max<qkv::Index>(window, 1), d_model);
-  const qkv::Matrix cached_output = window > 0 ? generate(ring, true) : generate(full_cache, true);
+  const auto generate_cached = [&](bool observe) {
+    return window > 0 ? generate(ring, observe) : generate(full_cache, observe);
+  };
+  const qkv::Matrix cached_output = generate_cached(true);
   lesson.say("");
   lesson.show("cached_output", cached_output, positions, {}, "{:7.3f}");
   const double difference = (cached_output - full_output).cwiseAbs().maxCoeff();
@@ -184,20 +182,18 @@ int main(int argc, char** argv) try {
   lesson.line("{:<26} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>9}  {:>10}", "model", "layers", "kv heads",
               "d_head", "tokens", "bytes", "per token", "total");
   for (const Model& m : models) {
-    const auto total =
-        qkv::kv_cache_bytes(m.layers, m.kv_heads, m.d_head, m.tokens, m.bytes_per_number);
-    const auto per_token =
-        qkv::kv_cache_bytes(m.layers, m.kv_heads, m.d_head, 1, m.bytes_per_number);
-    cache_bytes.push_back(total);
-    bytes_per_token.push_back(per_token);
+    const auto bytes = [&m](qkv::Index t) {
+      return qkv::kv_cache_bytes(m.layers, m.kv_heads, m.d_head, t, m.bytes_per_number);
+    };
+    cache_bytes.push_back(bytes(m.tokens));
+    bytes_per_token.push_back(bytes(1));
     model_names.emplace_back(m.name);
     lesson.line("{:<26} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>9}  {:>10}  = {}", m.name, m.layers,
-                m.kv_heads, m.d_head, m.tokens, m.bytes_per_number, qkv::human_bytes(per_token),
-                total, qkv::human_bytes(total));
+                m.kv_heads, m.d_head, m.tokens, m.bytes_per_number, qkv::human_bytes(bytes(1)),
+                bytes(m.tokens), qkv::human_bytes(bytes(m.tokens)));
   }
-  lesson.record("cache_models", model_names);
-  lesson.record("cache_bytes", cache_bytes);
-  lesson.record("cache_bytes_per_token", bytes_per_token);
+  lesson.record("cache_models", model_names, "cache_bytes", cache_bytes, "cache_bytes_per_token",
+                bytes_per_token);
   lesson.say(
       "The cache grows linearly with the context and with the batch: every sequence being "
       "generated has its own. For a 7B model a batch of 8 sequences of 4096 tokens needs 8 "
@@ -212,12 +208,9 @@ int main(int argc, char** argv) try {
       "one token; scores and weighted values); without, 4 d_model^2 + 4 T_k d_model^2 + "
       "4 T_k d_model: the keys and values of all T_k tokens again.");
   //! [flops]
-  std::vector<qkv::Index> flop_dims, flop_keys, flops_cached, flops_recompute;
-  for (qkv::Index t_k : {qkv::Index{1}, (tokens + 1) / 2, tokens})
-    if (flop_keys.empty() || flop_keys.back() != t_k) {  // T = 1 and 2 repeat a T_k
-      flop_dims.push_back(d_model);
-      flop_keys.push_back(t_k);
-    }
+  std::vector<qkv::Index> flop_keys{1, (tokens + 1) / 2, tokens}, flops_cached, flops_recompute;
+  flop_keys.erase(std::unique(flop_keys.begin(), flop_keys.end()), flop_keys.end());  // T <= 2
+  std::vector<qkv::Index> flop_dims(flop_keys.size(), d_model);
   flop_dims.insert(flop_dims.end(), {512, 512});  // the benchmark's layer: d_model 512, 8 heads
   flop_keys.insert(flop_keys.end(), {512, 2048});
   for (std::size_t i = 0; i < flop_keys.size(); ++i) {
@@ -231,44 +224,25 @@ int main(int argc, char** argv) try {
     lesson.line("{:>8} {:>6}  {:>14}  {:>14}  {:>7.1f}x", flop_dims[i], flop_keys[i],
                 flops_cached[i], flops_recompute[i],
                 static_cast<double>(flops_recompute[i]) / static_cast<double>(flops_cached[i]));
-  lesson.record("flops_d_model", flop_dims);
-  lesson.record("flops_t_k", flop_keys);
-  lesson.record("flops_cached", flops_cached);
-  lesson.record("flops_recompute", flops_recompute);
+  lesson.record("flops_d_model", flop_dims, "flops_t_k", flop_keys, "flops_cached", flops_cached,
+                "flops_recompute", flops_recompute);
   lesson.say(
       "With the cache a step's work grows only through attention itself (4 T_k d_model); "
       "without it, the projections of the whole prefix dominate and the work of step t grows "
       "like t d_model^2, so generating T tokens costs about 2 T^2 d_model^2.");
 
-  if (lesson.narrating() && !time_it) {
+  if (!time_it)
     lesson.say(
         "Run with --time to measure generating the tokens both ways (timings differ from run "
         "to run, so they are left out unless asked for).");
-  }
   if (lesson.narrating() && time_it) {
     lesson.heading("Time: generating the tokens both ways");
     // Timings vary from run to run: printed with --time only, never recorded for --json.
     //! [timing]
     const int repetitions = 5;
-    const double with_cache = qkv::median_seconds(repetitions, [&] {
-      full_cache.reset();
-      ring.reset();
-      if (window > 0)
-        generate(ring, false);
-      else
-        generate(full_cache, false);
-    });
-    const double without_cache = qkv::median_seconds(repetitions, [&] {
-      qkv::Matrix out(tokens, d_model);
-      out.topRows(prompt) = qkv::multi_head_attention(x.topRows(prompt), w,
-                                                      qkv::Mask(mask.topLeftCorner(prompt, prompt)))
-                                .output;
-      for (qkv::Index t = prompt; t < tokens; ++t) {
-        // Everything token t may see, keys and values recomputed: tokens 0..t (or the window).
-        const qkv::Index first = window > 0 ? std::max<qkv::Index>(0, t + 1 - window) : 0;
-        out.row(t) = qkv::recompute_step(x.middleRows(first, t + 1 - first), w);
-      }
-    });
+    const double with_cache = qkv::median_seconds(repetitions, [&] { generate_cached(false); });
+    const double without_cache = qkv::median_seconds(
+        repetitions, [&] { qkv::generate_without_cache(x, w, prompt, window); });
     //! [timing]
     lesson.say(
         "Producing all {} rows (prefill, then {} decode steps), the median of up to {} runs "

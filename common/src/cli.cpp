@@ -175,6 +175,15 @@ void Cli::require_divides(const std::string& divisor_flag, const Index& divisor,
   });
 }
 
+void Cli::require_at_most(const std::string& flag, const Index& value,
+                          const std::string& limit_flag, const Index& limit,
+                          const std::string& why) {
+  add_check([=, this, &value, &limit]() -> std::string {
+    if (value <= limit || !given(flag)) return {};
+    return fmt::format("{} {} exceeds {} {}: {}", flag, value, limit_flag, limit, why);
+  });
+}
+
 std::string Cli::usage() const {
   const auto& flags = impl_->flags;
   std::size_t width = std::string("-h, --help").size();

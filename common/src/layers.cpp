@@ -5,6 +5,7 @@
 /// body uses in each file that includes its header, called or not: an exercise that
 /// includes kv_cache.hpp would otherwise pay seconds per save for code it never runs.
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -199,6 +200,18 @@ MultiHeadResult multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
 
 // kv_cache.hpp (chapter 06)
 
+namespace {
+
+// What both caches check before they append: n keys and n values, each `width` wide.
+void check_rows_to_append(const Matrix& k_rows, const Matrix& v_rows, Index width,
+                          std::string_view function) {
+  require_shapes(k_rows.cols() == width && v_rows.cols() == width && k_rows.rows() == v_rows.rows(),
+                 function, "keys and values must be n x width, the same n", "keys", k_rows,
+                 "values", v_rows);
+}
+
+}  // namespace
+
 KvCache::KvCache(Index capacity, Index width) {
   require(capacity >= 1 && width >= 1, "KvCache", "capacity and width must be positive");
   keys_.resize(capacity, width);
@@ -206,10 +219,7 @@ KvCache::KvCache(Index capacity, Index width) {
 }
 
 void KvCache::append(const Matrix& k_rows, const Matrix& v_rows) {
-  require_shapes(
-      k_rows.cols() == width() && v_rows.cols() == width() && k_rows.rows() == v_rows.rows(),
-      "KvCache::append", "keys and values must be n x width, the same n", "keys", k_rows, "values",
-      v_rows);
+  check_rows_to_append(k_rows, v_rows, width(), "KvCache::append");
   if (k_rows.rows() > capacity() - size_) {
     throw ValueError("KvCache::append: " + std::to_string(k_rows.rows()) + " more tokens do " +
                      "not fit: the cache holds " + std::to_string(size_) + " of its capacity " +
@@ -228,10 +238,7 @@ WindowKvCache::WindowKvCache(Index window, Index width) {
 }
 
 void WindowKvCache::append(const Matrix& k_rows, const Matrix& v_rows) {
-  require_shapes(
-      k_rows.cols() == width() && v_rows.cols() == width() && k_rows.rows() == v_rows.rows(),
-      "WindowKvCache::append", "keys and values must be n x width, the same n", "keys", k_rows,
-      "values", v_rows);
+  check_rows_to_append(k_rows, v_rows, width(), "WindowKvCache::append");
   for (Index r = 0; r < k_rows.rows(); ++r, ++seen_) {
     keys_.row(slot(seen_)) = k_rows.row(r);
     values_.row(slot(seen_)) = v_rows.row(r);
@@ -249,8 +256,10 @@ Matrix WindowKvCache::in_order(const Matrix& ring) const {
 
 namespace {
 
-void check_decode_inputs(const Matrix& x_new, const MultiHeadWeights& w, Index cache_width,
-                         std::string_view function) {
+// The new tokens' q, k and v (the first thing both decode steps do), once their shapes are
+// checked against the weights and the cache.
+Qkv project_new_tokens(const Matrix& x_new, const MultiHeadWeights& w, Index cache_width,
+                       std::string_view function) {
   check_multi_head_weights(w, function);
   require_shapes(x_new.cols() == w.d_model(), function, "the new rows must have d_model columns",
                  "X_new", x_new, "W_q", w.w_q);
@@ -259,41 +268,38 @@ void check_decode_inputs(const Matrix& x_new, const MultiHeadWeights& w, Index c
     throw ShapeError(std::string(function) + ": the cache's width " + std::to_string(cache_width) +
                      " is not d_model = " + std::to_string(w.d_model()));
   }
+  return {x_new * w.w_q, x_new * w.w_k, x_new * w.w_v};
 }
 
 }  // namespace
 
 Matrix decode_step(const Matrix& x_new, const MultiHeadWeights& w, KvCache& cache) {
-  check_decode_inputs(x_new, w, cache.width(), "decode_step");
-  const Matrix q = x_new * w.w_q;
-  cache.append(x_new * w.w_k, x_new * w.w_v);
+  const Qkv p = project_new_tokens(x_new, w, cache.width(), "decode_step");
+  cache.append(p.k, p.v);
   const Index t_new = x_new.rows();
   std::optional<Mask> mask;
   if (t_new > 1) mask = causal_mask(t_new, cache.size());
-  return attend_heads(q, cache.keys(), cache.values(), w, mask).output;
+  return attend_heads(p.q, cache.keys(), cache.values(), w, mask).output;
 }
 
 Matrix decode_step(const Matrix& x_new, const MultiHeadWeights& w, WindowKvCache& cache) {
-  check_decode_inputs(x_new, w, cache.width(), "decode_step");
-  const Matrix q = x_new * w.w_q;
-  const Matrix k = x_new * w.w_k;
-  const Matrix v = x_new * w.w_v;
+  const Qkv p = project_new_tokens(x_new, w, cache.width(), "decode_step");
   const Index t_new = x_new.rows();
   if (t_new == 1) {
-    cache.append(k, v);
-    return attend_heads(q, cache.stored_keys(), cache.stored_values(), w).output;
+    cache.append(p.k, p.v);
+    return attend_heads(p.q, cache.stored_keys(), cache.stored_values(), w).output;
   }
   const Index held = cache.size();
   Matrix keys(held + t_new, w.d_model()), values(held + t_new, w.d_model());
   keys.topRows(held) = cache.keys();
-  keys.bottomRows(t_new) = k;
+  keys.bottomRows(t_new) = p.k;
   values.topRows(held) = cache.values();
-  values.bottomRows(t_new) = v;
+  values.bottomRows(t_new) = p.v;
   // Keys are consecutive positions and the queries the last t_new of them, so the window
   // relation is chapter 04's window mask, bottom rows.
   const Mask mask = window_mask(held + t_new, cache.window()).bottomRows(t_new);
-  Matrix out = attend_heads(q, keys, values, w, mask).output;
-  cache.append(k, v);
+  Matrix out = attend_heads(p.q, keys, values, w, mask).output;
+  cache.append(p.k, p.v);
   return out;
 }
 
@@ -302,6 +308,22 @@ Matrix recompute_step(const Matrix& x_prefix, const MultiHeadWeights& w) {
   require_shapes(x_prefix.cols() == w.w_q.rows(), "recompute_step",
                  "the prefix must have d_model columns", "X", x_prefix, "W_q", w.w_q);
   return multi_head_attention(Matrix(x_prefix.bottomRows(1)), x_prefix, w).output;
+}
+
+Matrix generate_without_cache(const Matrix& x, const MultiHeadWeights& w, Index prompt,
+                              Index window) {
+  require_shapes(x.cols() == w.w_q.rows(), "generate_without_cache", "X must have d_model columns",
+                 "X", x, "W_q", w.w_q);
+  require(prompt >= 1 && prompt <= x.rows() && window >= 0, "generate_without_cache",
+          "the prompt must hold 1 to T tokens and the window must not be negative");
+  Matrix out(x.rows(), x.cols());
+  const Mask mask = window > 0 ? window_mask(prompt, window) : causal_mask(prompt);
+  out.topRows(prompt) = multi_head_attention(Matrix(x.topRows(prompt)), w, mask).output;
+  for (Index t = prompt; t < x.rows(); ++t) {
+    const Index first = window > 0 ? std::max<Index>(0, t + 1 - window) : 0;
+    out.row(t) = recompute_step(x.middleRows(first, t + 1 - first), w);
+  }
+  return out;
 }
 
 }  // namespace qkv

@@ -24,6 +24,20 @@ using qkv::testing::matrix_from_json;
 
 namespace {
 
+// Queries T_q x d_k, keys T_k x d_k and values T_k x d_v from N(0, scale^2) (the values from
+// N(0, 1)), drawn in that order.
+struct RandomQkv {
+  Matrix q, k, v;
+};
+RandomQkv random_qkv(qkv::Random& random, Index t_q, Index t_k, Index d_k, Index d_v,
+                     double scale = 1.0) {
+  RandomQkv r;
+  r.q = qkv::random_normal(random, t_q, d_k, scale);
+  r.k = qkv::random_normal(random, t_k, d_k, scale);
+  r.v = qkv::random_normal(random, t_k, d_v);
+  return r;
+}
+
 // A seeded random permutation of 0..n-1 (Fisher-Yates with qkv::Random, same on every machine).
 std::vector<Index> random_permutation(qkv::Random& random, Index n) {
   std::vector<Index> order(static_cast<std::size_t>(n));
@@ -78,9 +92,7 @@ TEST_CASE("attention by hand: two keys, weights from softmax, output a weighted 
 
 TEST_CASE("one key: every query gets that key's value", "[attention]") {
   qkv::Random random(31);
-  const Matrix q = qkv::random_normal(random, 4, 3);
-  const Matrix k = qkv::random_normal(random, 1, 3);
-  const Matrix v = qkv::random_normal(random, 1, 5);
+  const auto [q, k, v] = random_qkv(random, 4, 1, 3, 5);
   const qkv::AttentionResult r = qkv::scaled_dot_product_attention(q, k, v);
   CHECK(r.weights == Matrix::Ones(4, 1));
   for (Index i = 0; i < 4; ++i) CHECK(r.output.row(i) == v.row(0));
@@ -123,9 +135,7 @@ TEST_CASE("every row of weights sums to 1, and outputs stay within the values' r
   qkv::Random random(32);
   for (const auto& [t_q, t_k, d_k, d_v] : std::vector<std::tuple<Index, Index, Index, Index>>{
            {1, 1, 1, 1}, {5, 5, 4, 4}, {3, 9, 8, 2}, {12, 2, 1, 6}}) {
-    const Matrix q = qkv::random_normal(random, t_q, d_k, 2.0);
-    const Matrix k = qkv::random_normal(random, t_k, d_k, 2.0);
-    const Matrix v = qkv::random_normal(random, t_k, d_v);
+    const auto [q, k, v] = random_qkv(random, t_q, t_k, d_k, d_v, 2.0);
     const qkv::AttentionResult r = qkv::scaled_dot_product_attention(q, k, v);
     REQUIRE(r.scores.rows() == t_q);
     REQUIRE(r.scores.cols() == t_k);
@@ -142,9 +152,7 @@ TEST_CASE("every row of weights sums to 1, and outputs stay within the values' r
 
 TEST_CASE("permuting keys and values together leaves the output unchanged", "[attention]") {
   qkv::Random random(33);
-  const Matrix q = qkv::random_normal(random, 4, 6);
-  const Matrix k = qkv::random_normal(random, 7, 6);
-  const Matrix v = qkv::random_normal(random, 7, 3);
+  const auto [q, k, v] = random_qkv(random, 4, 7, 6, 3);
   const qkv::AttentionResult r = qkv::scaled_dot_product_attention(q, k, v);
   for (int trial = 0; trial < 5; ++trial) {
     const auto order = random_permutation(random, 7);
@@ -180,9 +188,7 @@ TEST_CASE("permuting the tokens of self-attention permutes the outputs the same 
 
 TEST_CASE("float and double attention agree", "[attention]") {
   qkv::Random random(35);
-  const Matrix q = qkv::random_normal(random, 5, 16);
-  const Matrix k = qkv::random_normal(random, 9, 16);
-  const Matrix v = qkv::random_normal(random, 9, 4);
+  const auto [q, k, v] = random_qkv(random, 5, 9, 16, 4);
   const auto r = qkv::scaled_dot_product_attention(q, k, v);
   const auto rd =
       qkv::scaled_dot_product_attention(q.cast<double>(), k.cast<double>(), v.cast<double>());
@@ -217,9 +223,7 @@ TEST_CASE("attention rejects shapes that do not fit, naming both", "[attention]"
 
 TEST_CASE("an optional mask enters as -inf: masked keys get weight 0", "[attention]") {
   qkv::Random random(36);
-  const Matrix q = qkv::random_normal(random, 2, 3);
-  const Matrix k = qkv::random_normal(random, 3, 3);
-  const Matrix v = qkv::random_normal(random, 3, 2);
+  const auto [q, k, v] = random_qkv(random, 2, 3, 3, 2);
   qkv::Mask mask = qkv::Mask::Constant(2, 3, true);
   mask(0, 1) = false;
   mask.row(1).setConstant(false);  // a query that may see nothing

@@ -67,6 +67,23 @@ TEST_CASE("toy_model draws chapter 02's example in one order: table, then W_q, W
   CHECK_THROWS_AS(qkv::toy_model(random, 0, 8, 4), qkv::ValueError);
 }
 
+TEST_CASE("padded_batch pads each sequence to T and embeds the batch with a fresh table",
+          "[embedding]") {
+  qkv::Random random(7), by_hand(7);
+  const qkv::PaddedBatch batch =
+      qkv::padded_batch(random, {{"a", "b", "c"}, {"b", "d"}, {"e"}}, {3, 2, 0}, 4);
+  const qkv::Labels expected{"a", "b", "c", "b", "d", "<pad>", "<pad>", "<pad>", "<pad>"};
+  CHECK(batch.tokens == expected);
+  CHECK(batch.labels ==
+        qkv::Labels{"1:a", "1:b", "1:c", "2:b", "2:d", "2:<pad>", "3:<pad>", "3:<pad>", "3:<pad>"});
+  // Vocabulary a b c d <pad> (ids by first appearance), one table drawn after nothing else.
+  const Matrix table = qkv::random_normal(by_hand, 5, 4);
+  CHECK(batch.x == qkv::embed(table, {0, 1, 2, 1, 3, 4, 4, 4, 4}));
+  CHECK_THROWS_AS(qkv::padded_batch(random, {{"a"}}, {1, 1}, 4), qkv::ValueError);
+  CHECK_THROWS_AS(qkv::padded_batch(random, {{"a"}, {"b"}}, {1, 2}, 4), qkv::ValueError);
+  CHECK_THROWS_AS(qkv::padded_batch(random, {{"a"}}, {0}, 4), qkv::ValueError);
+}
+
 TEST_CASE("Labels are indexed with Index, size_t or int alike", "[embedding]") {
   const qkv::Labels labels{"a", "b", "c"};
   CHECK(labels[Index{2}] == "c");

@@ -123,6 +123,23 @@ TEST_CASE("each cached step equals recomputing everything for the last token", "
   CHECK_THROWS_AS(qkv::recompute_step(Matrix(0, 16), s.w), qkv::ValueError);
 }
 
+TEST_CASE("generation without a cache equals full causal or windowed attention", "[kv_cache]") {
+  const Setup s = make_setup(9, 16, 4, 22);
+  for (Index prompt : {1, 4, 9}) {
+    INFO("prompt " << prompt);
+    check_matrix_close(qkv::generate_without_cache(s.x, s.w, prompt), full_causal(s));
+    for (Index window : {1, 3, 12}) {
+      INFO("window " << window);
+      const Matrix windowed =
+          qkv::multi_head_attention(s.x, s.w, qkv::window_mask(9, window)).output;
+      check_matrix_close(qkv::generate_without_cache(s.x, s.w, prompt, window), windowed);
+    }
+  }
+  CHECK_THROWS_AS(qkv::generate_without_cache(s.x, s.w, 0), qkv::ValueError);
+  CHECK_THROWS_AS(qkv::generate_without_cache(s.x, s.w, 10), qkv::ValueError);
+  CHECK_THROWS_AS(qkv::generate_without_cache(s.x, s.w, 3, -1), qkv::ValueError);
+}
+
 TEST_CASE("a full cache refuses more tokens with a clear error and stays intact", "[kv_cache]") {
   const Setup s = make_setup(5, 8, 2, 5);
   KvCache cache(4, 8);

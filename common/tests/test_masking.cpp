@@ -12,6 +12,7 @@
 
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/golden.hpp"
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
@@ -19,19 +20,9 @@
 using qkv::Index;
 using qkv::Mask;
 using qkv::Matrix;
+using qkv::testing::mask_from_rows;
 
 namespace {
-
-Mask mask_from_rows(std::initializer_list<std::initializer_list<int>> rows) {
-  Mask mask(static_cast<Index>(rows.size()), static_cast<Index>(rows.begin()->size()));
-  Index r = 0;
-  for (const auto& row : rows) {
-    Index c = 0;
-    for (int allowed : row) mask(r, c++) = allowed != 0;
-    ++r;
-  }
-  return mask;
-}
 
 bool same_mask(const Mask& a, const Mask& b) {
   return a.rows() == b.rows() && a.cols() == b.cols() && (a == b).all();

@@ -185,6 +185,8 @@ TEST_CASE("kv_cache.hpp checks what is appended and decoded", "[shapes]") {
   check_shape_error("decode_step", {"6", "8"}, [&] { qkv::decode_step(ones(1, 8), w, narrow); });
   CHECK(narrow.size() == 0);
   check_shape_error("recompute_step", {"3x6", "8x8"}, [&] { qkv::recompute_step(ones(3, 6), w); });
+  check_shape_error("generate_without_cache", {"3x6", "8x8"},
+                    [&] { qkv::generate_without_cache(ones(3, 6), w, 1); });
 }
 
 TEST_CASE("rope.hpp checks positions against the rows, X against the weights", "[shapes]") {
@@ -254,8 +256,9 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "scaled_dot_product_attention", "check_attention_operands", "attention", "apply_mask",
       "multi_head_attention", "attend_heads", "format_matrix_within", "merge_heads",
       "check_multi_head_weights", "head_weights", "split_heads", "decode_step", "recompute_step",
-      "format_matrix", "format_vector", "print_matrix", "print_vector", "terminal_heatmap",
-      "bar_chart", "write_svg_heatmap", "tiled_attention", "online_softmax_trace",
+      "generate_without_cache", "format_matrix", "format_vector", "print_matrix", "print_vector",
+      "terminal_heatmap", "bar_chart", "write_svg_heatmap", "tiled_attention",
+      "online_softmax_trace",
       // rope.hpp (chapter 07)
       "apply_rope", "rope_multi_head_attention", "rope_decode_step",
       // classes
@@ -276,7 +279,8 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "json_string", "color_mode", "color_mode_for", "display_columns", "wrap_words",
       "parse_integer", "parse_unsigned", "parse_number", "parse_as", "run", "now_seconds",
       "format_cell", "format_numbers", "numbered_labels", "join", "with_commas", "human_bytes",
-      "toy_model", "dot_product_terms", "plural", "median_seconds",
+      "toy_model", "dot_product_terms", "plural", "median_seconds", "padded_batch",
+      "add_toy_model_flags",
       // rope.hpp: sizes and one operand, any shape
       "rope_frequencies", "rope_positions", "rope_angles", "rotate_half_permutation",
       "to_rotate_half_layout", "sinusoidal_positions", "RopeConfig",
@@ -286,7 +290,7 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "Error", "ShapeError", "ValueError", "NotDone", "Cli", "CommonOptions", "JsonObject",
       "Random", "Spread", "QkvWeights", "Qkv", "Vocabulary", "AttentionResultT", "MultiHeadWeights",
       "MultiHeadResult", "Child", "Limits", "Options", "Result", "ToyModel", "Labels",
-      "TiledAttentionOptions", "TiledAttentionResult", "OnlineSoftmaxState"};
+      "PaddedBatch", "TiledAttentionOptions", "TiledAttentionResult", "OnlineSoftmaxState"};
 
   const std::filesystem::path headers =
       std::filesystem::path(QKV_TEST_DATA_DIR) / "../../include/qkv";

@@ -14,20 +14,7 @@ using qkv::Mask;
 using qkv::exercises::combine_masks;
 using qkv::exercises::fully_masked_rows;
 using qkv::testing::equals;
-
-namespace {
-Mask mask_from_rows(std::initializer_list<std::initializer_list<int>> rows) {
-  Mask mask(static_cast<Index>(rows.size()), static_cast<Index>(rows.begin()->size()));
-  Index r = 0;
-  for (const auto& row : rows) {
-    Index c = 0;
-    for (int allowed : row) mask(r, c++) = allowed != 0;
-    ++r;
-  }
-  return mask;
-}
-
-}  // namespace
+using qkv::testing::mask_from_rows;
 
 TEST_CASE("combine_masks allows a key only where both masks do", "[combine_masks]") {
   const Mask a = mask_from_rows({{1, 0}, {1, 1}});

@@ -74,6 +74,11 @@ class Cli {
   /// d_model) so that d_head = d_model / h is whole: checked by parse() (exit 2 if not).
   void require_divides(const std::string& divisor_flag, const Index& divisor,
                        const std::string& flag, const Index& value);
+  /// `flag` must not exceed `limit_flag` when `flag` is given, e.g. require_at_most("--prompt",
+  /// prompt, "--tokens", tokens, "the prompt is the first P of the T tokens"); a default
+  /// adapts instead (main clamps it after parse()). Checked by parse() (exit 2 if not).
+  void require_at_most(const std::string& flag, const Index& value, const std::string& limit_flag,
+                       const Index& limit, const std::string& why);
 
   /// Parses the command line. Returns an exit code when main should stop right away:
   /// 0 after `--help`, 2 after a bad flag (error and usage already printed); std::nullopt

@@ -144,4 +144,14 @@ Matrix decode_step(const Matrix& x_new, const MultiHeadWeights& w, WindowKvCache
 /// @throws ShapeError if x_prefix does not have d_model columns; ValueError if it is empty.
 Matrix recompute_step(const Matrix& x_prefix, const MultiHeadWeights& w);
 
+/// Generation WITHOUT a cache, all T rows of `x` (T x d_model): the first `prompt` rows in
+/// one multi_head_attention() under the causal mask (window_mask(P, window) when
+/// window >= 1), then every later token t by recompute_step() over the tokens it may see,
+/// 0..t or the last `window` of them. The rows a cached generation must reproduce, computed
+/// the slow way (chapter 06 times the two).
+/// @throws ShapeError if x does not have d_model columns; ValueError unless
+///         1 <= prompt <= T and window >= 0.
+Matrix generate_without_cache(const Matrix& x, const MultiHeadWeights& w, Index prompt,
+                              Index window = 0);
+
 }  // namespace qkv

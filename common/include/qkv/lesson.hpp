@@ -57,11 +57,14 @@ class Lesson {
   void show(std::string_view name, const Vector& v, const Labels& labels = {},
             std::string_view spec = default_spec);
 
-  /// Records a value for `--json` without printing it: a matrix, a vector, a list of
-  /// matrices, integers, labels, a number (integers without a cast) or a string.
-  template <typename T>
-  void record(std::string_view name, const T& value) {
+  /// Records values for `--json` without printing them, in order: name, value, name, value...
+  /// A value is a matrix, a vector, a list of matrices, integers, labels, a number (integers
+  /// without a cast) or a string: `record("window", window, "mask_window", mask)`.
+  template <typename T, typename... More>
+  void record(std::string_view name, const T& value, const More&... more) {
+    static_assert(sizeof...(More) % 2 == 0, "record() takes name, value pairs");
     json_.add(name, value);
+    if constexpr (sizeof...(More) > 0) record(more...);
   }
   /// Records several matrices for `--json`, in order: `record({{"x", x}, {"w_q", w.w_q}})`.
   void record(

@@ -5,6 +5,11 @@
 /// W_q, W_k, W_v. One function draws it, always in the same order, so the same seed gives
 /// the same numbers in every chapter that uses it.
 
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "qkv/cli.hpp"
 #include "qkv/embedding.hpp"
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
@@ -22,6 +27,15 @@ struct ToyModel {
   QkvWeights w;           ///< d_model x d_head each, like nn.Linear
 };
 
+/// The toy model's size flags, the same in chapters 02-04: --tokens T, --dim d_model and
+/// --head-dim d_head.
+inline void add_toy_model_flags(Cli& cli, Index& tokens, Index& d_model, Index& d_head) {
+  cli.add_size("--tokens", tokens, "number of tokens T (past 6, the tokens are named t0, t1, ...)",
+               1, 64);
+  cli.add_size("--dim", d_model, "embedding dimension d_model", 1, 512);
+  cli.add_size("--head-dim", d_head, "query, key and value dimension d_head", 1, 512);
+}
+
 /// Draws chapter 02's toy model from `random`: first the embedding table
 /// (\f$ E \sim N(0, 1) \f$, vocabulary size x d_model), then W_q, W_k, W_v
 /// (random_qkv_weights()). X = embed(E, ids). Later draws from `random` continue after these.
@@ -38,6 +52,40 @@ inline ToyModel toy_model(Random& random, Index tokens, Index d_model, Index d_h
   model.w = random_qkv_weights(random, d_model, d_head);
   //! [toy_model]
   return model;
+}
+
+/// Chapter 04's padded batch: B sequences stacked into one tall matrix of B T rows.
+struct PaddedBatch {
+  Labels tokens;  ///< B T words: sequence b's first lengths[b] words of texts[b], then <pad>
+  Labels labels;  ///< B T row labels "b:word", b counted from 1
+  Matrix x;       ///< B T x d_model: rows b T .. b T + T - 1 embed sequence b
+};
+
+/// Draws a padded batch from `random`: sequence b is token_labels(texts[b], lengths[b])
+/// padded with "<pad>" to T = lengths[0] tokens (the longest), the batch's vocabulary is
+/// build_vocabulary() of all B T tokens, and its embedding table, N(0, 1), is drawn anew:
+/// the same words get new numbers. X = embed(table, ids).
+/// @throws ValueError unless there is one length per text, T >= 1 and every length is
+///         0..T.
+inline PaddedBatch padded_batch(Random& random, const std::vector<Labels>& texts,
+                                const std::vector<Index>& lengths, Index d_model) {
+  require(!lengths.empty() && lengths.size() == texts.size() && lengths[0] >= 1, "padded_batch",
+          "one length per text, the first one (T) positive");
+  const Index tokens = lengths[0];
+  PaddedBatch batch;
+  for (std::size_t b = 0; b < lengths.size(); ++b) {
+    require(lengths[b] >= 0 && lengths[b] <= tokens, "padded_batch", "lengths must be 0..T");
+    Labels padded = token_labels(texts[b], lengths[b]);
+    padded.resize(static_cast<std::size_t>(tokens), "<pad>");
+    for (const auto& token : padded) {
+      batch.tokens.push_back(token);
+      batch.labels.push_back(std::to_string(b + 1) + ":" + token);
+    }
+  }
+  const Vocabulary vocabulary = build_vocabulary(batch.tokens);
+  const Matrix table = random_normal(random, static_cast<Index>(vocabulary.words.size()), d_model);
+  batch.x = embed(table, vocabulary.ids);
+  return batch;
 }
 
 }  // namespace qkv

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <initializer_list>
 #include <iomanip>
 #include <optional>
 #include <sstream>
@@ -247,6 +248,21 @@ class PredicateMatcher : public MatcherBase<T> {
 };
 
 }  // namespace detail
+
+/// A mask (qkv::Mask, masking.hpp's type, spelled out so that this header needs no
+/// masking.hpp) written out by rows, 1 (may see) and 0: mask_from_rows({{1, 0}, {1, 1}}).
+inline Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> mask_from_rows(
+    std::initializer_list<std::initializer_list<int>> rows) {
+  Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic> mask(static_cast<Index>(rows.size()),
+                                                          static_cast<Index>(rows.begin()->size()));
+  Index r = 0;
+  for (const auto& row : rows) {
+    Index c = 0;
+    for (int allowed : row) mask(r, c++) = allowed != 0;
+    ++r;
+  }
+  return mask;
+}
 
 /// Matches a matrix, vector or mask equal to `expected`, entry for entry and in shape.
 /// On failure: both tables and the first differing entry.

@@ -32,22 +32,15 @@ import math
 import numpy as np
 import torch
 
+from golden_json import exact_rows
+from golden_json import rows as rows_of
+
 RTOL, ATOL = 1e-5, 1e-6
 
 
-def exact_rows(array32):
-    """float32 values as their shortest decimals, checked to read back to the same float32."""
-    out = []
-    for row in np.asarray(array32, dtype=np.float32):
-        out.append([float(repr(v)) for v in row])
-        assert (np.array(out[-1], dtype=np.float64).astype(np.float32) == row).all()
-    return out
-
-
 def rows(array):
-    """float64 values, 10 significant digits; NaN and infinities as null (JSON has neither)."""
-    return [[float(f"{v:.10g}") if math.isfinite(v) else None for v in row]
-            for row in np.asarray(array, dtype=np.float64)]
+    """float64 values, 10 significant digits; NaN and infinities as null."""
+    return rows_of(array, digits=10)
 
 
 def values(array):

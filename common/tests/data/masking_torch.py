@@ -28,6 +28,8 @@ import math
 import numpy as np
 import torch
 
+from golden_json import exact_rows, rows
+
 
 def causal(t_q, t_k):
     """Query i sits at position t_k - t_q + i and sees keys 0..that position."""
@@ -89,21 +91,6 @@ def build_mask(kind, params, t_q, t_k):
     if kind == "none":
         return np.ones((t_q, t_k), dtype=bool)
     raise ValueError(kind)
-
-
-def exact_rows(array32):
-    """float32 values as their shortest decimals, checked to read back to the same float32."""
-    out = []
-    for row in np.asarray(array32, dtype=np.float32):
-        out.append([float(repr(v)) for v in row])
-        assert (np.array(out[-1], dtype=np.float64).astype(np.float32) == row).all()
-    return out
-
-
-def rows(array):
-    """float64 values, 9 significant digits; NaN and infinities as null (JSON has neither)."""
-    return [[float(f"{v:.9g}") if math.isfinite(v) else None for v in row]
-            for row in np.asarray(array, dtype=np.float64)]
 
 
 def attention(x_q, x_kv, w_q, w_k, w_v, mask, dtype):

@@ -24,6 +24,8 @@ import sys
 import numpy as np
 import torch
 
+from golden_json import exact_rows, rows
+
 # (name, T_q, T_k, d_model, h); T_q == T_k is self-attention (x_kv = x_q).
 CASES = [
     ("T1_d4_h1", 1, 1, 4, 1),
@@ -43,21 +45,6 @@ def causal_mask(t_q, t_k):
     i = np.arange(t_q)[:, None]
     j = np.arange(t_k)[None, :]
     return torch.from_numpy(j > t_k - t_q + i)
-
-
-def rows(array, digits=9):
-    """A float64 array as nested lists, 9 significant digits (float32 needs at most 9)."""
-    return [[float(f"{v:.{digits}g}") for v in row] for row in np.asarray(array)]
-
-
-def exact_rows(array32):
-    """A float32 array as nested lists: the shortest decimal of each float32, checked to read
-    back (as a double, then rounded to float, as the C++ test reads it) to the same float32."""
-    out = []
-    for row in np.asarray(array32, dtype=np.float32):
-        out.append([float(repr(v)) for v in row])
-        assert (np.array(out[-1], dtype=np.float64).astype(np.float32) == row).all()
-    return out
 
 
 def check_by_hand(x_q, x_kv, w, h, mask, weights, output):
