@@ -14,6 +14,7 @@
 #include "qkv/attention.hpp"
 #include "qkv/catch.hpp"
 #include "qkv/embedding.hpp"
+#include "qkv/fast_attention.hpp"
 #include "qkv/files.hpp"
 #include "qkv/heatmap.hpp"
 #include "qkv/kv_cache.hpp"
@@ -115,6 +116,18 @@ TEST_CASE("attention.hpp checks Q, K, V and the mask", "[shapes]") {
 TEST_CASE("masking.hpp checks the mask against the scores", "[shapes]") {
   check_shape_error("apply_mask", {"3x4", "3x5"},
                     [] { qkv::apply_mask(ones(3, 4), qkv::Mask::Constant(3, 5, true)); });
+}
+
+TEST_CASE("fast_attention.hpp checks Q, K, V and the query of the trace", "[shapes]") {
+  const Matrix q = ones(3, 4), k = ones(5, 4), v = ones(5, 2);
+  check_shape_error("tiled_attention", {"3x4", "5x2"},
+                    [&] { qkv::tiled_attention(q, ones(5, 2), v); });
+  check_shape_error("tiled_attention", {"5x4", "6x2"},
+                    [&] { qkv::tiled_attention(q, k, ones(6, 2)); });
+  check_shape_error("online_softmax_trace", {"1x3", "5x4"},
+                    [&] { qkv::online_softmax_trace(Vector::Ones(3), k, v, 2); });
+  check_shape_error("online_softmax_trace", {"5x4", "6x2"},
+                    [&] { qkv::online_softmax_trace(Vector::Ones(4), k, ones(6, 2), 2); });
 }
 
 TEST_CASE("multi_head.hpp checks the weights, the inputs, the heads and the mask", "[shapes]") {
@@ -221,7 +234,7 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "multi_head_attention", "attend_heads", "format_matrix_within", "merge_heads",
       "check_multi_head_weights", "head_weights", "split_heads", "decode_step", "recompute_step",
       "format_matrix", "format_vector", "print_matrix", "print_vector", "terminal_heatmap",
-      "bar_chart", "write_svg_heatmap",
+      "bar_chart", "write_svg_heatmap", "tiled_attention", "online_softmax_trace",
       // classes
       "KvCache", "WindowKvCache", "Lesson"};
   const std::set<std::string> no_shapes{
@@ -246,7 +259,8 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       // classes and structs without shaped arguments, or plain data
       "Error", "ShapeError", "ValueError", "NotDone", "Cli", "CommonOptions", "JsonObject",
       "Random", "Spread", "QkvWeights", "Qkv", "Vocabulary", "AttentionResultT", "MultiHeadWeights",
-      "MultiHeadResult", "Child", "Limits", "Options", "Result", "ToyModel", "Labels"};
+      "MultiHeadResult", "Child", "Limits", "Options", "Result", "ToyModel", "Labels",
+      "TiledAttentionOptions", "TiledAttentionResult", "OnlineSoftmaxState"};
 
   const std::filesystem::path headers =
       std::filesystem::path(QKV_TEST_DATA_DIR) / "../../include/qkv";
