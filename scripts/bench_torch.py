@@ -4,7 +4,7 @@
 Run with the Python whose torch is to be measured; scripts/run-benchmarks.sh runs it with
 Debian's /usr/bin/python3 (torch 1.13, rows torch_mha) and with a virtual environment holding
 PyPI's torch 2.x (rows torch2_mha, torch2_sdpa). Same shapes and thread counts as the C++ rows:
-  torch*_mha   nn.MultiheadAttention(512, 8 heads, no biases), self-attention on 1 x T x 512,
+  torch*_mha   nn.MultiheadAttention(512, 8 heads, zero biases), self-attention on 1 x T x 512,
                the default call (need_weights=True: it returns the head-averaged weights),
                T 512 and 2048, 1 thread; torch 2 also with need_weights=False (its fused path)
   torch2_sdpa  F.scaled_dot_product_attention on 1 x 1 x T x 64, T 512 .. 16384, causal and
@@ -54,7 +54,11 @@ def run_one(impl, t, threads, causal, reps, need_weights):
     torch.manual_seed(2024)
     with torch.inference_mode():
         if impl.endswith("_mha"):
-            layer = torch.nn.MultiheadAttention(512, 8, bias=False, batch_first=True).eval()
+            # Biases present but zero, so the layer computes what qkv's (which has none) does:
+            # torch 1.13's inference fast path fails on bias=False.
+            layer = torch.nn.MultiheadAttention(512, 8, bias=True, batch_first=True).eval()
+            torch.nn.init.zeros_(layer.in_proj_bias)
+            torch.nn.init.zeros_(layer.out_proj.bias)
             x = torch.randn(1, t, 512)
 
             def call():
