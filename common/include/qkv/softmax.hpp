@@ -61,8 +61,9 @@ Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> softmax_
     for (Index i = 0; i < rows; ++i) row_max(i) = std::max(row_max(i), s(i, j));
   row_max = (row_max == minus_infinity).select(Scalar(0), row_max);
   // e^(S_ij - m_i) and the row sums, a chunk of columns at a time so that the chunk is still
-  // in the cache when it is summed. Masked entries are set to exactly 0: Eigen's vectorized
-  // exp returns a tiny positive number (about 3e-39) for -inf, not 0.
+  // in the cache when it is summed. What is below the smallest normal float is set to exactly
+  // 0: masked entries, and scores so far below m_i that e^(S_ij - m_i) underflows, for which
+  // Eigen's vectorized exp returns about 3e-39 instead of 0 (exp(-inf) included).
   ColumnT row_sum = ColumnT::Zero(rows);
   const Index chunk = std::max<Index>(1, 8192 / std::max<Index>(rows, 1));  // ~32 KiB of floats
   for (Index first = 0; first < cols; first += chunk) {
@@ -73,7 +74,7 @@ Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> softmax_
         w);  // not in the line above: Eigen would not vectorize the exp there
     for (Index j = 0; j < n; ++j) {
       for (Index i = 0; i < rows; ++i) {
-        w(i, j) = s(i, first + j) == minus_infinity ? Scalar(0) : w(i, j);
+        w(i, j) = w(i, j) < std::numeric_limits<Scalar>::min() ? Scalar(0) : w(i, j);
         row_sum(i) += w(i, j);
       }
     }
