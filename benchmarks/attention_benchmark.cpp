@@ -281,13 +281,15 @@ std::string markdown_table(const std::vector<Row>& rows) {
       "| impl | T | threads | causal | wall (ms) | CPU (ms) | GFLOP/s | of gemm | of 1-thread "
       "peak | spread | peak RSS (MiB) |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n";
   for (const Row& r : rows) {
-    const Row* gemm = r.c.impl == "mha" ? nullptr : find(rows, "gemm", r.c.t, 1, false);
+    // Rates against 1-thread references: for 1-thread rows only (CPU times on both sides).
+    const Row* gemm =
+        r.c.impl == "mha" || r.c.threads > 1 ? nullptr : find(rows, "gemm", r.c.t, 1, false);
     md += fmt::format(
         "| {}{} | {} | {} | {} | {:.3f} | {:.3f} | {:.1f} | {} | {} | {:.0f}% | {} |\n", r.c.impl,
         r.note.empty() ? "" : " (" + r.note + ")", r.c.t > 0 ? std::to_string(r.c.t) : "",
         r.c.threads, r.c.causal ? "yes" : "no", r.seconds * 1e3, r.cpu_seconds * 1e3, r.gflops,
         r.c.impl == "peak" || r.c.impl == "gemm" ? "" : ratio_text(&r, gemm),
-        peak && r.c.impl != "peak" ? ratio_text(&r, peak) : "", 100 * r.spread,
+        peak && r.c.impl != "peak" && r.c.threads == 1 ? ratio_text(&r, peak) : "", 100 * r.spread,
         r.peak_rss_bytes > 0
             ? fmt::format("{:.1f}", static_cast<double>(r.peak_rss_bytes) / 1048576)
             : "");
