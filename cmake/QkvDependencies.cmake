@@ -16,6 +16,8 @@ qkv_require(CLI11 libcli11-dev 2.1)
 # qkv-learn reads <build>/manifest.json and Catch2's XML reports.
 qkv_require(nlohmann_json nlohmann-json3-dev 3.10)
 qkv_require(pugixml libpugixml-dev 1.13)
+# The benchmarks' harness (benchmarks/; built with the project, never run by ctest).
+qkv_require(benchmark libbenchmark-dev 1.7)
 
 if(QKV_BUILD_TESTS)
   # Catch2 v3 where the distribution has it, else v2.13 (Debian 12). The include

@@ -9,11 +9,11 @@
 #   scripts/setup.sh --print    print the package lists only
 set -euo pipefail
 
-build_packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev libpugixml-dev python3)
+build_packages=(g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev libpugixml-dev libbenchmark-dev python3)
 docs_packages=(doxygen doxygen-awesome-css libjs-mathjax chromium python3)
 lint_packages=(clang-format clang-tidy)
-ubuntu_packages="g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev libpugixml-dev  (docs: doxygen doxygen-awesome-css libjs-mathjax chromium-browser python3)"
-brew_packages="cmake ninja eigen fmt cli11 catch2 nlohmann-json pugixml  (docs: doxygen)"
+ubuntu_packages="g++ cmake ninja-build libeigen3-dev libfmt-dev libcli11-dev catch2 nlohmann-json3-dev libpugixml-dev libbenchmark-dev  (docs: doxygen doxygen-awesome-css libjs-mathjax chromium-browser python3)"
+brew_packages="cmake ninja eigen fmt cli11 catch2 nlohmann-json pugixml google-benchmark  (docs: doxygen)"
 
 want_docs=0 want_lint=0
 for arg in "$@"; do

@@ -7,9 +7,11 @@
 #include <limits>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "qkv/catch.hpp"
+#include "qkv/expect.hpp"
 #include "qkv/golden.hpp"
 #include "qkv/random.hpp"
 
@@ -164,5 +166,44 @@ TEST_CASE("softmax, temperature and entropy match PyTorch", "[softmax][golden]")
                        1e-5, 1e-6, "entropy");
     check_matrix_close(qkv::softmax_rows_with_temperature(scores, c["temperature"].get<double>()),
                        matrix_from_json(c["tempered_weights"]), 1e-5, 1e-6, "tempered_weights");
+  }
+}
+
+// softmax_rows walks the scores column by column and exponentiates them a chunk of columns at
+// a time (about 8192 entries per chunk): shapes that cut the columns into several chunks, the
+// last one partial, with masked entries, a fully masked row and a NaN row, against the
+// formula computed row by row in double.
+TEST_CASE("softmax_rows equals the row-by-row formula across column chunks") {
+  for (const auto& [rows, cols] : {std::pair<Index, Index>{70, 300}, {1, 20000}, {300, 29}}) {
+    CAPTURE(rows, cols);
+    qkv::Random random(7);
+    Matrix s = qkv::random_normal(random, rows, cols, 3.0);
+    for (Index j = 0; j < cols; ++j)
+      for (Index i = 0; i < rows; ++i)
+        if ((i * 7 + j * 3) % 5 == 0) s(i, j) = -inf;  // masked, in every chunk
+    if (rows > 2) {
+      s.row(1).setConstant(-inf);  // a query that sees nothing
+      s(2, cols - 1) = std::numeric_limits<float>::quiet_NaN();
+    }
+    MatrixD expected(rows, cols);
+    for (Index i = 0; i < rows; ++i) {
+      const Eigen::RowVectorXd row = s.row(i).cast<double>();
+      const double m = row.maxCoeff();
+      if (m == -std::numeric_limits<double>::infinity()) {
+        expected.row(i).setZero();
+        continue;
+      }
+      const Eigen::RowVectorXd e = (row.array() - m).exp().matrix();
+      expected.row(i) = e / e.sum();
+    }
+    if (rows > 2) expected.row(2).setConstant(std::numeric_limits<double>::quiet_NaN());
+    const Matrix w = qkv::softmax_rows(s);
+    CHECK_THAT(w, qkv::testing::is_close(expected.cast<float>(), 1e-5, 1e-7));
+    // Masked entries are exactly 0, not Eigen's 3e-39 for exp(-inf) (the NaN row aside).
+    Matrix masked_weights = Matrix::Zero(rows, cols);
+    for (Index j = 0; j < cols; ++j)
+      for (Index i = 0; i < rows; ++i)
+        if (s(i, j) == -inf && !(rows > 2 && i == 2)) masked_weights(i, j) = w(i, j);
+    CHECK_THAT(masked_weights, qkv::testing::equals(Matrix::Zero(rows, cols)));
   }
 }

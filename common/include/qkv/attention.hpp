@@ -27,7 +27,11 @@ Eigen::Matrix<typename DerivedQ::Scalar, Eigen::Dynamic, Eigen::Dynamic> attenti
   require_shapes(q.cols() == k.cols(), "attention_scores",
                  "queries and keys must have the same dimension d_k (columns)", "Q", q, "K", k);
   require(q.cols() > 0, "attention_scores", "d_k must be positive");
-  return (q * k.transpose()) / std::sqrt(static_cast<Scalar>(q.cols()));
+  // The product straight into the result, then scaled in place: one T_q x T_k matrix, where
+  // `(q * k.transpose()) / sqrt(d_k)` would first fill a temporary with the product.
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> scores = q * k.transpose();
+  scores /= std::sqrt(static_cast<Scalar>(q.cols()));
+  return scores;
 }
 
 /// Every intermediate of one attention call, so chapters can show them and tests check them.

@@ -123,8 +123,12 @@ AttentionResultT<typename DerivedQ::Scalar> scaled_dot_product_attention(
         shape_of(*mask) + ", scores are " + std::to_string(q.rows()) + "x" +
         std::to_string(k.rows()) + ")");
   }
-  AttentionResultT<typename DerivedQ::Scalar> result;
-  result.scores = apply_mask(attention_scores(q, k), *mask);  // S + M
+  using Scalar = typename DerivedQ::Scalar;
+  AttentionResultT<Scalar> result;
+  result.scores = attention_scores(q, k);
+  // S + M, in place: masked entries become -inf.
+  result.scores =
+      mask->select(result.scores.array(), -std::numeric_limits<Scalar>::infinity()).matrix();
   result.weights = softmax_rows(result.scores);
   result.output = result.weights * v;
   return result;

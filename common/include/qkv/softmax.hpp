@@ -8,6 +8,7 @@
 /// Masked scores are \f$ -\infty \f$ and get weight exactly 0. A row whose scores are all
 /// \f$ -\infty \f$ (a query allowed to see nothing) gets all-zero weights, never NaN.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -15,6 +16,23 @@
 #include "qkv/types.hpp"
 
 namespace qkv {
+
+namespace detail {
+
+/// \f$ e^{x} \f$ of every entry of an array expression. The reference builds (dev, ci) call
+/// std::exp on each entry, so that the lessons print the same digits everywhere; the fast build
+/// (QKV_VECTORIZED_EXP, README "The fast build") uses Eigen's vectorized exp, several times
+/// faster and now and then one bit off.
+template <typename Derived>
+auto exp_of_entries(const Eigen::ArrayBase<Derived>& x) {
+#ifdef QKV_VECTORIZED_EXP
+  return x.exp();
+#else
+  return x.unaryExpr([](typename Derived::Scalar value) { return std::exp(value); });
+#endif
+}
+
+}  // namespace detail
 
 /// Row-wise softmax, numerically stable:
 /// \f$ W_{ij} = \frac{e^{S_{ij} - m_i}}{\sum_l e^{S_{il} - m_i}},\ m_i = \max_l S_{il} \f$.
@@ -24,23 +42,46 @@ template <typename Derived>
 Eigen::Matrix<typename Derived::Scalar, Eigen::Dynamic, Eigen::Dynamic> softmax_rows(
     const Eigen::MatrixBase<Derived>& scores) {
   using Scalar = typename Derived::Scalar;
-  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> weights(scores.rows(), scores.cols());
-  for (Index i = 0; i < scores.rows(); ++i) {
-    // PropagateNaN: Eigen's default max may skip a NaN, and a NaN among -inf scores would
-    // then pass for a fully masked row.
-    const Scalar row_max = scores.cols() > 0
-                               ? scores.row(i).template maxCoeff<Eigen::PropagateNaN>()
-                               : -std::numeric_limits<Scalar>::infinity();
-    if (row_max == -std::numeric_limits<Scalar>::infinity()) {  // fully masked (or empty)
-      weights.row(i).setZero();
-      continue;
+  using MatrixT = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
+  using ColumnT = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  constexpr Scalar minus_infinity = -std::numeric_limits<Scalar>::infinity();
+  const Eigen::Ref<const MatrixT> s(scores);  // no copy when the scores are a matrix
+  const Index rows = s.rows(), cols = s.cols();
+  MatrixT weights(rows, cols);
+  // Eigen stores a matrix column by column: the entries of a row lie `rows` apart in memory.
+  // So every step walks the matrix column by column, keeping one running value per row (its
+  // maximum, its sum): memory is read in order, and each row still meets its entries in the
+  // order j = 0, 1, 2, ...
+  //
+  // m_i, the largest score of row i. A fully masked row (m_i = -inf) is shifted by 0 instead:
+  // its entries stay -inf, get weight 0, and no -inf - (-inf) = NaN appears. (A NaN score
+  // makes its row's sum NaN below, whatever m_i is.)
+  ColumnT row_max = ColumnT::Constant(rows, minus_infinity);
+  for (Index j = 0; j < cols; ++j)
+    for (Index i = 0; i < rows; ++i) row_max(i) = std::max(row_max(i), s(i, j));
+  row_max = (row_max == minus_infinity).select(Scalar(0), row_max);
+  // e^(S_ij - m_i) and the row sums, a chunk of columns at a time so that the chunk is still
+  // in the cache when it is summed. What is below the smallest normal float is set to exactly
+  // 0: masked entries, and scores so far below m_i that e^(S_ij - m_i) underflows, for which
+  // Eigen's vectorized exp returns about 3e-39 instead of 0 (exp(-inf) included).
+  ColumnT row_sum = ColumnT::Zero(rows);
+  const Index chunk = std::max<Index>(1, 8192 / std::max<Index>(rows, 1));  // ~32 KiB of floats
+  for (Index first = 0; first < cols; first += chunk) {
+    const Index n = std::min(chunk, cols - first);
+    auto w = weights.middleCols(first, n).array();
+    w = s.middleCols(first, n).array().colwise() - row_max;
+    w = detail::exp_of_entries(
+        w);  // not in the line above: Eigen would not vectorize the exp there
+    for (Index j = 0; j < n; ++j) {
+      for (Index i = 0; i < rows; ++i) {
+        w(i, j) = w(i, j) < std::numeric_limits<Scalar>::min() ? Scalar(0) : w(i, j);
+        row_sum(i) += w(i, j);
+      }
     }
-    // Masked entries are set to exactly 0 rather than left to exp(-inf): Eigen's vectorized
-    // exp returns a tiny positive number (about 3e-39) for -inf, not 0.
-    const auto masked = scores.row(i).array() == -std::numeric_limits<Scalar>::infinity();
-    weights.row(i) = masked.select(Scalar(0), (scores.row(i).array() - row_max).exp()).matrix();
-    weights.row(i) /= weights.row(i).sum();
   }
+  // A fully masked row sums to 0; dividing its zeros by 1 keeps them zeros.
+  row_sum = (row_sum == Scalar(0)).select(Scalar(1), row_sum);
+  weights.array().colwise() /= row_sum;
   return weights;
 }
 

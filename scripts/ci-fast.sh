@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# CI's check of the fast build (preset fast: -O3 -march=native, OpenMP): it compiles, its
+# attention tests pass (the library's softmax, attention, masking, multi-head, KV-cache and
+# tiled-attention tests, label attention-fast, in one executable of their own), and both
+# benchmarks build and start. Lean on purpose: the ci preset has already run the whole suite,
+# and every exercise built a second time would cost CI minutes it does not have.
+#   scripts/ci-fast.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+cmake --preset fast >/dev/null
+cmake --build --preset fast --target test_qkv_attention benchmarks
+ctest --preset fast -L attention-fast
+# A smoke run of each benchmark at its smallest size (the real runs: scripts/run-benchmarks.sh).
+build/fast/bin/qkv_attention_benchmark --max-tokens 512 --reps 1 >/dev/null
+build/fast/bin/qkv_decode_benchmark --max-tokens 128 --reps 1 >/dev/null
+echo "ci-fast.sh: the fast build passes its attention tests ($(( $(date +%s) - start )) s)"
