@@ -44,6 +44,7 @@
 #include <utility>
 #include <vector>
 
+#include "harness.hpp"
 #include "loops.hpp"  // chapter 09's loop_attention
 #include "qkv/attention.hpp"
 #include "qkv/fast_attention.hpp"
@@ -71,11 +72,13 @@ struct Case {
   std::string name() const {
     return fmt::format("{}/T:{}/threads:{}/causal:{}", impl, t, threads, causal ? 1 : 0);
   }
-  Index width() const { return impl == "mha" ? mha_d_model : d_head; }
+  // mha, torch_mha and torch2_mha: a whole layer of d_model, not one head.
+  bool is_layer() const { return impl.ends_with("mha"); }
+  Index width() const { return is_layer() ? mha_d_model : d_head; }
   double flops() const {
     const auto tt = static_cast<double>(t), d = static_cast<double>(d_head);
     if (impl == "peak") return 0;  // counted by the loop itself
-    if (impl == "mha") {
+    if (is_layer()) {
       const auto dm = static_cast<double>(mha_d_model);
       return 4 * 2 * tt * dm * dm + 4 * tt * tt * dm;  // four projections, h heads of T x d_head
     }
@@ -99,7 +102,10 @@ struct Row {
 
 using Packet = Eigen::internal::packet_traits<float>::type;
 constexpr int packet_floats = Eigen::internal::unpacket_traits<Packet>::size;
-constexpr int chains = 16;  // >= FMA latency x FMA pipes, so the pipes never wait
+// At least FMA latency x FMA pipes (4 x 2 on Zen 3 and 4) chains, so that the pipes never wait,
+// and few enough that the chains and the two operands fit the registers: 12 + 2 of AVX2's 16
+// (16 chains spill there and measured ~58 instead of ~100 GFLOP/s), 24 + 2 of AVX-512's 32.
+constexpr int chains = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 24 : 12;
 constexpr long long peak_steps = 1 << 22;
 
 // Runs peak_steps x chains FMAs on `packet_floats` lanes; returns the sum so that nothing is
@@ -283,7 +289,7 @@ std::string markdown_table(const std::vector<Row>& rows) {
   for (const Row& r : rows) {
     // Rates against 1-thread references: for 1-thread rows only (CPU times on both sides).
     const Row* gemm =
-        r.c.impl == "mha" || r.c.threads > 1 ? nullptr : find(rows, "gemm", r.c.t, 1, false);
+        r.c.is_layer() || r.c.threads > 1 ? nullptr : find(rows, "gemm", r.c.t, 1, false);
     md += fmt::format(
         "| {}{} | {} | {} | {} | {:.3f} | {:.3f} | {:.1f} | {} | {} | {:.0f}% | {} |\n", r.c.impl,
         r.note.empty() ? "" : " (" + r.note + ")", r.c.t > 0 ? std::to_string(r.c.t) : "",
@@ -407,19 +413,7 @@ int main(int argc, char** argv) try {
   app.add_option("--json", json_path, "also write the rows as a JSON list to FILE");
   app.add_option("--md", md_path, "also write the tables as Markdown to FILE");
   app.add_option("--csv", csv_path, "also write the rows as CSV to FILE");
-  app.allow_extras();  // --benchmark_* go to Google Benchmark
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
-  }
-  std::vector<std::string> extras = app.remaining();
-  std::vector<char*> gb_argv{argv[0]};
-  for (auto& e : extras) gb_argv.push_back(e.data());
-  int gb_argc = static_cast<int>(gb_argv.size());
-  benchmark::Initialize(&gb_argc, gb_argv.data());
-  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 2;
+  if (const auto exit_code = qkv::bench::parse_flags(app, argc, argv)) return *exit_code;
 
   const std::vector<Case> cases = all_cases(max_tokens);
   std::map<std::string, Inputs> inputs;  // made once per case, outside the timing

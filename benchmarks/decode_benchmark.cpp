@@ -38,6 +38,7 @@
 #include <malloc.h>
 #endif
 
+#include "harness.hpp"
 #include "qkv/error.hpp"
 #include "qkv/files.hpp"
 #include "qkv/kv_cache.hpp"
@@ -115,19 +116,7 @@ int main(int argc, char** argv) try {
       ->check(CLI::IsMember({"cpu", "wall"}));
   app.add_option("--out", out_path, "also write the tables as Markdown to FILE");
   app.add_option("--csv", csv_path, "also write the per-N table as CSV to FILE");
-  app.allow_extras();  // --benchmark_* go to Google Benchmark
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
-  }
-  std::vector<std::string> extras = app.remaining();
-  std::vector<char*> gb_argv{argv[0]};
-  for (auto& e : extras) gb_argv.push_back(e.data());
-  int gb_argc = static_cast<int>(gb_argv.size());
-  benchmark::Initialize(&gb_argc, gb_argv.data());
-  if (benchmark::ReportUnrecognizedArguments(gb_argc, gb_argv.data())) return 2;
+  if (const auto exit_code = qkv::bench::parse_flags(app, argc, argv)) return *exit_code;
   const bool wall = clock == "wall";
   const char* clock_name = wall ? "wall time" : "thread CPU time";
 
