@@ -29,9 +29,11 @@ set(nav_dir "${WORK_DIR}/nav")
 file(REMOVE_RECURSE "${figures_dir}" "${raw_dir}" "${pages_dir}" "${nav_dir}" "${SITE_DIR}/html")
 file(MAKE_DIRECTORY "${figures_dir}" "${raw_dir}" "${pages_dir}" "${nav_dir}")
 
-# Text for Markdown prose: Doxygen would read \ @ < > & * _ ` # $ % as commands or markup.
+# Text for Markdown prose: Doxygen would read \ @ < > & * _ ` # $ % | :: as commands or markup.
 function(qkv_escape out text)
   string(REGEX REPLACE "([\\\\@<>&*_`#$%|])" "\\\\\\1" text "${text}")
+  # "::" too: "...>::infinity()" would otherwise be an explicit link request to infinity().
+  string(REPLACE "::" "\\::" text "${text}")
   set(${out} "${text}" PARENT_SCOPE)
 endfunction()
 

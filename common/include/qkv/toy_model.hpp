@@ -56,7 +56,7 @@ inline ToyModel toy_model(Random& random, Index tokens, Index d_model, Index d_h
 
 /// Chapter 04's padded batch: B sequences stacked into one tall matrix of B T rows.
 struct PaddedBatch {
-  Labels tokens;  ///< B T words: sequence b's first lengths[b] words of texts[b], then <pad>
+  Labels tokens;  ///< B T words: sequence b's first lengths[b] words of texts[b], then \<pad\>
   Labels labels;  ///< B T row labels "b:word", b counted from 1
   Matrix x;       ///< B T x d_model: rows b T .. b T + T - 1 embed sequence b
 };
