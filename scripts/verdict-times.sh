@@ -3,7 +3,8 @@
 # place of the file the learner edits, then RUNS times make a one-line change and time what
 # `qkv-learn check <id>` does (build the exercise's target, run its test). Prints a Markdown
 # table of the medians: wall time, and CPU time (user + sys of the build and the test, which
-# other work on a shared machine does not inflate as much).
+# other work on a shared machine does not inflate as much), with the 1-minute load average
+# when the exercise's runs ended (on a shared machine the wall times say little without it).
 #
 #   scripts/verdict-times.sh [--build DIR] [--runs N] [ID ...]
 #
@@ -114,8 +115,8 @@ check_once() {
 echo "Verdict times: $runs runs per exercise, medians; $(nproc) CPUs, load average" \
   "$(cut -d' ' -f1-3 /proc/loadavg) at the start; $(c++ --version | head -n 1)" >&2
 echo
-echo "| exercise | save to verdict (wall) | CPU (user + sys) | verdict |"
-echo "|----------|-----------------------:|-----------------:|---------|"
+echo "| exercise | save to verdict (wall) | CPU (user + sys) | verdict | load |"
+echo "|----------|-----------------------:|-----------------:|---------|-----:|"
 for entry in "${exercises[@]}"; do
   read -r id chapter <<<"$entry"
   if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $id "* ]]; then continue; fi
@@ -134,7 +135,8 @@ for entry in "${exercises[@]}"; do
   done
   wall=$(printf '%s\n' "${walls[@]}" | median)
   cpu=$(printf '%s\n' "${cpus[@]}" | median)
-  printf '| %s | %.1f s | %.1f s | %s |\n' "$id" "$wall" "$cpu" "$verdict"
+  printf '| %s | %.1f s | %.1f s | %s | %s |\n' "$id" "$wall" "$cpu" "$verdict" \
+    "$(cut -d' ' -f1 /proc/loadavg)"
 done
 echo
 echo "(load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)" >&2

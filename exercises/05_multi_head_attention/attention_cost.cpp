@@ -1,8 +1,8 @@
 // Exercise attention_cost (chapter 05): what one attention layer costs, for any sizes.
 //
 // The chapter counted 4 d_model^2 parameters for multi-head attention. Count them, and the
-// work, for a grouped-query layer too (exercise grouped_query_attention): h query heads of
-// d_head = d_model / h, kv_heads key/value heads, T tokens.
+// work, for a grouped-query layer too (chapter 08: groups of query heads share one key/value
+// head): h query heads of d_head = d_model / h, kv_heads key/value heads, T tokens.
 //
 //     parameters:  W_q, W_o: d_model x d_model      W_k, W_v: d_model x (kv_heads d_head)
 //                  biases, if any: one per output column of each projection

@@ -82,7 +82,7 @@ Eigen::Matrix<typename DerivedQ::Scalar, Eigen::Dynamic, Eigen::Dynamic> attenti
   return scaled_dot_product_attention(q, k, v).output;
 }
 
-// On plain float matrices, the common case (exercise grouped_query_attention, the chapters),
+// On plain float matrices, the common case (the exercises, the chapters),
 // these are compiled once, in common/src/layers.cpp: a file that calls them then skips
 // instantiating the softmax and the products, seconds of g++'s time. (Hidden from the API
 // reference: they are the functions above, not new ones.)
