@@ -140,13 +140,13 @@ int main(int argc, char** argv) try {
     const qkv::GroupedWeights pooled = qkv::mean_pool_kv_heads(mh, kv);
     const double error =
         relative_error(qkv::grouped_query_attention(x, pooled, causal).output, mha.output);
-    //! [uptraining]
     lesson.line("kv_heads {:>3}  (groups of {:>2}, cache {:>5.1f}%)  relative error {:.3f}", kv,
                 heads / kv, 100.0 * static_cast<double>(kv) / static_cast<double>(heads), error);
     qkv::JsonObject& row = cost_rows.emplace_back();
     row.add("kv_heads", kv);
     row.add("relative_error", error);
   }
+  //! [uptraining]
   lesson.record("uptraining", cost_rows);
   lesson.say(
       "Ainslie et al. (2023) turn a trained multi-head model into a grouped one this way, then "
@@ -163,7 +163,6 @@ int main(int argc, char** argv) try {
     const auto flops = qkv::decode_attention_flops(4096, 32, 128);
     const auto bytes = qkv::decode_cache_bytes(4096, kv, 128, 4);
     const double intensity = static_cast<double>(flops) / static_cast<double>(bytes);
-    //! [intensity]
     lesson.line("kv_heads {:>2}: {:>10} FLOPs, {:>9} read, {:>5.2f} FLOPs per byte", kv, flops,
                 qkv::human_bytes(bytes), intensity);
     qkv::JsonObject& row = intensity_rows.emplace_back();
@@ -172,6 +171,7 @@ int main(int argc, char** argv) try {
     row.add("bytes", bytes);
     row.add("flops_per_byte", intensity);
   }
+  //! [intensity]
   lesson.record("intensity", intensity_rows);
   lesson.say(
       "Intensity 2 h / (kv_heads x bytes per number): 0.5 for multi-head attention in fp32. A "
@@ -202,7 +202,7 @@ int main(int argc, char** argv) try {
   if (lesson.narrating() && time_it) {
     // Model size: d_model 4096, 32 query heads of 128. Zeros: the values do not change the time.
     const qkv::Index contexts[] = {1024, 4096, 16384};
-    const qkv::Matrix q = qkv::random_normal(random, 1, 32 * 128);
+    const qkv::Matrix q = qkv::random_normal(random, 1, 4096);
     qkv::Vector a(1 << 24), b = qkv::Vector::Ones(1 << 24), c = qkv::Vector::Ones(1 << 24);
     const double triad = qkv::median_seconds(5, [&] { a = b + 3.0f * c; });
     const double copy_gbs = 3.0 * 4.0 * static_cast<double>(a.size()) / triad / 1e9;

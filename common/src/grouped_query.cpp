@@ -175,6 +175,9 @@ std::int64_t decode_cache_bytes(Index context, Index kv_heads, Index d_head,
 Matrix windowed_stack(const Matrix& x, const GroupedWeights& w, Index layers, Index window) {
   require(layers >= 0, "windowed_stack", "the number of layers must not be negative");
   require(window >= 1, "windowed_stack", "the window must hold at least one token");
+  check_grouped_weights(w, "windowed_stack");
+  require_shapes(x.cols() == w.d_model(), "windowed_stack", "X must have d_model columns", "X", x,
+                 "W_q", w.w_q);
   const Mask mask = window_mask(x.rows(), window);
   Matrix h = x;
   for (Index l = 0; l < layers; ++l) h += grouped_query_attention(h, w, mask).output;
