@@ -14,4 +14,6 @@ ctest --preset fast -L attention-fast
 # A smoke run of each benchmark at its smallest size (the real runs: scripts/run-benchmarks.sh).
 build/fast/bin/qkv_attention_benchmark --max-tokens 512 --reps 1 >/dev/null
 build/fast/bin/qkv_decode_benchmark --max-tokens 128 --reps 1 >/dev/null
+build/fast/bin/qkv_decode_bandwidth --max-tokens 128 --reps 1 --triad-mib 8 --rotate-mib 8 \
+  --min-time 0.01 >/dev/null
 echo "ci-fast.sh: the fast build passes its attention tests ($(( $(date +%s) - start )) s)"

@@ -7,8 +7,11 @@
 #                                 seconds, gflops, peak_rss_bytes, ...)
 #   OUT/peers.json                the rows the Python drivers measured
 #   OUT/decode_benchmark.md       chapter 06's decode benchmark (with --decode)
+#   OUT/decode_bandwidth.{md,csv,json}  chapter 08's decode bandwidth benchmark, MHA / GQA / MQA
+#                                 against a STREAM triad (with --bandwidth)
 #
-#   scripts/run-benchmarks.sh [--reps R] [--max-tokens N] [--decode] [OUT]   (OUT: build/fast/benchmarks)
+#   scripts/run-benchmarks.sh [--reps R] [--max-tokens N] [--decode] [--bandwidth] [OUT]
+#                                 (OUT: build/fast/benchmarks)
 #
 # Peers (benchmark tools only; neither the build nor CI needs them):
 #   torch_mha            Debian's python3-torch 1.13 in /usr/bin/python3; install
@@ -20,13 +23,14 @@
 # quiet: every number is a median of R repetitions, and the ratios come from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-reps=5 max_tokens=16384 decode=0 out=build/fast/benchmarks
+reps=5 max_tokens=16384 decode=0 bandwidth=0 out=build/fast/benchmarks
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
     --max-tokens) max_tokens=$2; shift 2 ;;
     --decode) decode=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --bandwidth) bandwidth=1; shift ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "run-benchmarks.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     *) out=$1; shift ;;
   esac
@@ -60,5 +64,10 @@ build/fast/bin/qkv_attention_benchmark --reps "$reps" --max-tokens "$max_tokens"
 if [ "$decode" = 1 ]; then
   echo "== qkv_decode_benchmark"
   build/fast/bin/qkv_decode_benchmark --reps "$reps" --out "$out/decode_benchmark.md"
+fi
+if [ "$bandwidth" = 1 ]; then
+  echo "== qkv_decode_bandwidth"
+  build/fast/bin/qkv_decode_bandwidth --reps "$reps" --md "$out/decode_bandwidth.md" \
+    --csv "$out/decode_bandwidth.csv" --json "$out/decode_bandwidth.json"
 fi
 echo "run-benchmarks.sh: tables in $out/"
