@@ -635,6 +635,12 @@ void JsonObject::add(std::string_view key, const JsonObject& object) {
   add_raw(key, object.dump(2));
 }
 
+void JsonObject::add(std::string_view key, const std::vector<JsonObject>& rows) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < rows.size(); ++i) out += (i ? ", " : "") + rows[i].dump(2);
+  add_raw(key, out + "]");
+}
+
 std::string JsonObject::dump(int indent) const {
   if (members_.empty()) return "{}";
   const std::string pad(static_cast<std::size_t>(indent) + 2, ' ');

@@ -16,6 +16,7 @@
 #include "qkv/embedding.hpp"
 #include "qkv/fast_attention.hpp"
 #include "qkv/files.hpp"
+#include "qkv/grouped_query.hpp"
 #include "qkv/heatmap.hpp"
 #include "qkv/kv_cache.hpp"
 #include "qkv/lesson.hpp"
@@ -209,6 +210,41 @@ TEST_CASE("rope.hpp checks positions against the rows, X against the weights", "
   CHECK(narrow.size() == 0);
 }
 
+TEST_CASE("grouped_query.hpp checks Q, K, V, the weights and the cache width", "[shapes]") {
+  qkv::Random random(8);
+  const qkv::GroupedWeights w = qkv::random_grouped_weights(random, 8, 4, 2, 2);
+  check_shape_error("grouped_attend_heads", {"3x6", "3x4"},
+                    [&] { qkv::grouped_attend_heads(ones(3, 6), ones(3, 4), ones(3, 4), w); });
+  check_shape_error("grouped_attend_heads", {"3x4", "2x4"},
+                    [&] { qkv::grouped_attend_heads(ones(3, 8), ones(3, 4), ones(2, 4), w); });
+  check_shape_error("grouped_query_attention", {"3x7", "8x8"},
+                    [&] { qkv::grouped_query_attention(ones(3, 7), w); });
+  check_shape_error("grouped_query_attention", {"2x2", "3x8"},
+                    [&] { qkv::grouped_query_attention(ones(3, 8), w, qkv::causal_mask(2)); });
+  qkv::GroupedWeights wide = w;
+  wide.w_k = ones(8, 8);
+  check_shape_error("check_grouped_weights", {"8x8", "8x8"},
+                    [&] { qkv::check_grouped_weights(wide, "check_grouped_weights"); });
+  qkv::MultiHeadWeights odd = mha_weights(8, 4);
+  odd.w_k = ones(8, 6);
+  check_shape_error("mean_pool_kv_heads", {"8x8", "8x6"}, [&] { qkv::mean_pool_kv_heads(odd, 2); });
+  check_shape_error("grouped_decode_attention", {"1x6", "5x4"}, [&] {
+    qkv::grouped_decode_attention(ones(1, 6), ones(5, 4), ones(5, 4), 4, 2);
+  });
+  check_shape_error("grouped_decode_attention", {"5x4", "4x4"}, [&] {
+    qkv::grouped_decode_attention(ones(1, 8), ones(5, 4), ones(4, 4), 4, 2);
+  });
+  qkv::KvCache cache(4, 4), narrow(4, 6);
+  check_shape_error("grouped_decode_step", {"1x6", "8x8"},
+                    [&] { qkv::grouped_decode_step(ones(1, 6), w, cache); });
+  check_shape_error("grouped_decode_step", {"6", "4"},
+                    [&] { qkv::grouped_decode_step(ones(1, 8), w, narrow); });
+  CHECK(cache.size() == 0);
+  CHECK(narrow.size() == 0);
+  check_shape_error("windowed_stack", {"3x7", "8x8"},
+                    [&] { qkv::windowed_stack(ones(3, 7), w, 1, 2); });
+}
+
 TEST_CASE("printing and figures check their labels against the matrix", "[shapes]") {
   const Matrix m = ones(3, 2);
   const qkv::Labels two{"a", "b"}, three{"a", "b", "c"};
@@ -261,6 +297,9 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "online_softmax_trace",
       // rope.hpp (chapter 07)
       "apply_rope", "rope_multi_head_attention", "rope_decode_step",
+      // grouped_query.hpp (chapter 08)
+      "grouped_attend_heads", "grouped_query_attention", "check_grouped_weights",
+      "mean_pool_kv_heads", "grouped_decode_attention", "grouped_decode_step", "windowed_stack",
       // classes
       "KvCache", "WindowKvCache", "Lesson"};
   const std::set<std::string> no_shapes{
@@ -284,6 +323,9 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       // rope.hpp: sizes and one operand, any shape
       "rope_frequencies", "rope_positions", "rope_angles", "rotate_half_permutation",
       "to_rotate_half_layout", "sinusoidal_positions", "RopeConfig",
+      // grouped_query.hpp: sizes and counts only, and plain data
+      "kv_head_of", "require_kv_heads_divide", "random_grouped_weights", "decode_attention_flops",
+      "decode_cache_bytes", "GroupedWeights", "GroupedResult",
       // macros that the declaration pattern reads as a call at column 0
       "QKV_EIGEN_KERNELS",
       // classes and structs without shaped arguments, or plain data

@@ -37,6 +37,8 @@ class JsonObject {
   void add(std::string_view key, const char* text) { add(key, std::string_view(text)); }
   /// A nested object.
   void add(std::string_view key, const JsonObject& object);
+  /// A list of objects: a table, one object per row (chapter 08's tables).
+  void add(std::string_view key, const std::vector<JsonObject>& rows);
 
   bool contains(std::string_view key) const;  ///< Whether `key` was added.
   /// Whether `key` was added with exactly this matrix (as add() would write it).
