@@ -3,26 +3,31 @@
 /// grouped-query attention over a key/value cache, compiled once.
 ///
 /// Why it is shaped this way. A decode step does about 4 N h d_head FLOPs on 2 N kv_heads
-/// d_head cached numbers: 2 h / kv_heads FLOPs per float read, far below this machine's
-/// balance point (~100 GFLOP/s per core against a few GB/s of memory), so its time is the
-/// time to read K and V. The kernel therefore reads each key/value head once: the
+/// d_head cached floats: h / (2 kv_heads) FLOPs per byte, 0.5 for multi-head attention and 2
+/// for GQA-8, below the balance point of the machine this was tuned on (~100 GFLOP/s per core
+/// over ~15 GB/s: ~7 FLOP/byte), so their time is the time to read K and V; MQA's 16 is above
+/// it, bound by the arithmetic. Either way each key/value head is read once: the
 /// group_size = heads / kv_heads query heads that share it, with all their T_new rows, are
-/// ONE (group_size T_new) x d_head matrix, and
-///   S^T = K_g Q_g^T / sqrt(d_head)            (keys x queries, a GEMM; GEMV for one row)
+/// ONE d_head x (group_size T_new) matrix Q_g^T (one query per column), and
+///   S^T = K_g Q_g^T / sqrt(d_head)            (keys x queries)
 ///   O^T = V_g^T softmax_columns(S^T)           (d_head x queries)
-/// The cache is column-major with the heads side by side, so head g's keys K_g are a block of
-/// d_head whole columns, each of them N contiguous floats: Eigen's products stream through
-/// it. The scores are kept transposed (one query per column) so that the softmax runs down
-/// contiguous columns.
+/// The cache is column-major with the heads side by side, so head g's keys K_g are d_head
+/// whole columns, each N contiguous floats. One query column (multi-head attention, one new
+/// row) is Eigen's matrix-vector product, which streams such columns at the memory's rate.
+/// More columns are register-tiled kernels written with Eigen's packet functions (the width
+/// the build targets: AVX2 in the fast build, SSE2 in the default one): Eigen's general
+/// product ran these skinny shapes at 10-25% of the FMA peak. The scores are kept transposed
+/// so that the softmax runs down contiguous columns.
 ///
-/// Keys are taken in chunks (online softmax, as in chapter 09): a chunk's scores, keys x
-/// queries, are sized to stay in the L2 cache (one query: the whole cache at once; 32: 2048
-/// keys), and each query column keeps a running maximum m, sum l and unnormalised output o,
-/// rescaled by e^(m - m') when its maximum grows. The same (m, l, o) states make the
-/// threads: the work items are the groups, and when there are fewer groups than threads
-/// each group's keys are split into ranges whose states are merged at the end (split-KV,
-/// "flash decoding", Dao et al. 2023): with weights w_p = e^(m_p - M), M = max_p m_p,
-/// l = sum_p w_p l_p, o = sum_p w_p o_p, output o / l.
+/// Keys are taken in chunks (online softmax, as in chapter 09): a chunk's weights, keys x
+/// queries, stay in the L2 cache (one query: 8192 keys, 4: 4096, 32: 512), and each query
+/// column keeps a running maximum m, sum l and unnormalised output o, rescaled by
+/// e^(m - m') when its maximum grows. The same (m, l, o) states make the threads: the work
+/// items are the groups, and when there are fewer groups than threads each group's keys are
+/// split into ranges whose states are merged at the end (split-KV, "flash decoding", Dao et
+/// al. 2023): with weights w_p = e^(m_p - M), M = max_p m_p, l = sum_p w_p l_p,
+/// o = sum_p w_p o_p, output o / l. A group is computed the same way whichever thread takes
+/// it, so a split over groups only is bit-identical to one thread.
 
 #include <algorithm>
 #include <atomic>
@@ -112,7 +117,7 @@ void score_keys(const float* k, Index ldk, const Matrix& q, Index first, Index c
 /// Coordinates per pass of the score tiles over a chunk. A tile summing over all d_head
 /// coordinates at once reads d_head runs of tile_keys floats, N floats apart: every tile
 /// touches d_head pages, no hardware prefetcher follows, and the scores ran at 10-20 GFLOP/s
-/// (a copy of the keys into tiles first was no better: its short runs cost as much). In
+/// (a copy of the keys into tiles first was no faster overall: its short runs cost as much). In
 /// passes of 16 coordinates the chunk is read as 16 long contiguous streams, and the scores
 /// (in the L2 cache) are added to once per pass.
 constexpr Index column_block = 16;
@@ -150,11 +155,11 @@ void value_tile(const float* v, Index ldv, const float* p, Index ldp, Index keys
     for (int r = 0; r < ROWS; ++r) o[r * ldo + c] += sums[c][r];
 }
 
-/// Calls value_tile over the d_head x rows output: 4 value columns by 2 query columns (8
-/// accumulators, the 2 weights and a value: 3 x 4 spilled to the stack on AVX2's 16
-/// registers), narrower tiles on the edges. The query columns are the inner loop, so a
-/// tile's value columns stay in the L1 cache while P is read again; the first pass over them
-/// prefetches the next tile's columns (runs of a chunk's keys, N floats apart).
+/// Calls value_tile over the d_head x rows output: 6 value columns by 2 query columns (12
+/// accumulators, 2 weights and a value in AVX2's 16 registers), narrower tiles on the edges.
+/// The query columns are the inner loop, so a tile's value columns stay in the L1 cache while
+/// P is read again; the first pass over them prefetches the next tile's columns (runs of a
+/// chunk's keys, N floats apart).
 void add_weighted_values(const float* v, Index ldv, const float* p, Index ldp, Index keys,
                          Matrix& o) {
   const Index d = o.rows(), rows = o.cols();
