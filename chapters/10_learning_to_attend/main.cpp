@@ -76,7 +76,8 @@ int main(int argc, char** argv) try {
   const auto as_float = [](const MatrixD& m) { return qkv::Matrix(m.cast<float>()); };
   lesson.record("x", as_float(x), "w_q", as_float(w.w_q), "w_k", as_float(w.w_k), "w_v",
                 as_float(w.w_v), "q", as_float(f.q), "k", as_float(f.k), "v", as_float(f.v));
-  if (mask) lesson.record("mask", qkv::mask_as_matrix(*mask));
+  lesson.record("mask",
+                qkv::mask_as_matrix(mask ? *mask : qkv::Mask::Constant(tokens, tokens, true)));
   lesson.show("weights", as_float(f.attention.weights), {}, {}, "{:7.4f}");
   lesson.show("d_output", as_float(d_output), {}, {}, "{:7.4f}");
   lesson.show("d_scores", as_float(g.attention.d_scores), {}, {}, "{:7.4f}");

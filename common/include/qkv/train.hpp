@@ -42,8 +42,8 @@ struct AdamOptions {
 /// \f$ m \leftarrow \beta_1 m + (1 - \beta_1) g,\ v \leftarrow \beta_2 v + (1 - \beta_2) g^2, \;
 ///     \hat m = m / (1 - \beta_1^t),\ \hat v = v / (1 - \beta_2^t), \;
 ///     \theta \leftarrow \theta - \eta\, \hat m / (\sqrt{\hat v} + \epsilon) \f$.
-/// The bias corrections undo the zeros m and v start from: without them the first steps
-/// would be about 10 times too short.
+/// The bias corrections undo the zeros m and v start from: without them, at t = 1, m is
+/// 10 times too small and sqrt(v) about 32 times, so the first step is ~3.2 times too long.
 class Adam {
  public:
   explicit Adam(AdamOptions options) : options_(options) {}
