@@ -60,12 +60,12 @@ int main(int argc, char** argv) try {
       "A gradient says how much the loss L changes when one number moves. Training needs it for "
       "every weight, and the chain rule gives it backwards, one forward line at a time; each "
       "backward line reverses the forward line beside it (* is the entrywise product):");
-  lesson.line("forward                        backward");
-  lesson.line(
-      "Q = X W_q, K = X W_k, V = X W_v dW_q = X^T dQ ...; dX = dQ W_q^T + dK W_k^T + dV W_v^T");
-  lesson.line("S = Q K^T / sqrt(d) (+ mask)   dQ = dS K / sqrt(d),  dK = dS^T Q / sqrt(d)");
-  lesson.line("P = softmax_rows(S)            dS = P * (dP - rowsum(dP * P))");
-  lesson.line("O = P V                        dV = P^T dO,  dP = dO V^T");
+  lesson.line("forward                         backward, from the output down");
+  lesson.line("O = P V                         dV = P^T dO,  dP = dO V^T");
+  lesson.line("P = softmax_rows(S)             dS = P * (dP - rowsum(dP * P))");
+  lesson.line("S = Q K^T / sqrt(d) (+ mask)    dQ = dS K / sqrt(d),  dK = dS^T Q / sqrt(d)");
+  lesson.line("Q, K, V = X W_q, X W_k, X W_v   dW_q = X^T dQ,  dW_k = X^T dK,  dW_v = X^T dV");
+  lesson.line("                                dX = dQ W_q^T + dK W_k^T + dV W_v^T");
   lesson.say(
       "The softmax line is the one to understand: raising one score takes weight from all the "
       "others in its row, so dS_ij is P_ij times how much better than the row's average "
