@@ -192,6 +192,10 @@ RecallModel recall_backward(const RecallModel& model, const RecallBatch& batch,
                             const RecallForward& forward, const Matrix& d_logits) {
   const Index t_len = model.positions.rows(), d = model.positions.cols();
   const auto count = static_cast<Index>(batch.tokens.size());
+  require_shapes(
+      d_logits.rows() == forward.logits.rows() && d_logits.cols() == forward.logits.cols(),
+      "recall_backward", "dL/dlogits must have the logits' shape", "logits", forward.logits,
+      "d_logits", d_logits);
   RecallModel g;
   g.readout = forward.last.transpose() * d_logits;  // z = H_L[last] W_out
   Matrix d_h = Matrix::Zero(count * t_len, d);

@@ -135,6 +135,7 @@ struct RecallForward {
 RecallForward recall_forward(const RecallModel& model, const RecallBatch& batch);
 
 /// The gradients of every parameter (a RecallModel holding gradients), given dL/dlogits.
+/// @throws ShapeError if dL/dlogits is not the logits' shape.
 RecallModel recall_backward(const RecallModel& model, const RecallBatch& batch,
                             const RecallForward& forward, const Matrix& d_logits);
 
