@@ -29,6 +29,7 @@
 #include "qkv/rope.hpp"
 #include "qkv/timing.hpp"
 #include "qkv/toy_model.hpp"
+#include "qkv/train.hpp"
 
 using qkv::Matrix;
 using qkv::MatrixD;
@@ -282,6 +283,39 @@ TEST_CASE("printing and figures check their labels against the matrix", "[shapes
   });
 }
 
+TEST_CASE("the backward of attention and the training code check their operands", "[shapes]") {
+  const Matrix q = ones(3, 2), k = ones(4, 2), v = ones(4, 5), p = ones(3, 4), d_o = ones(3, 5);
+  check_shape_error("attention_backward", {"3x2", "4x3"},
+                    [&] { qkv::attention_backward<float>(q, ones(4, 3), v, p, d_o); });
+  check_shape_error("attention_backward", {"4x2", "3x5"},
+                    [&] { qkv::attention_backward<float>(q, k, ones(3, 5), p, d_o); });
+  check_shape_error("attention_backward", {"3x2", "4x3"},
+                    [&] { qkv::attention_backward<float>(q, k, v, ones(4, 3), d_o); });
+  check_shape_error("attention_backward", {"4x5", "3x4"},
+                    [&] { qkv::attention_backward<float>(q, k, v, p, ones(3, 4)); });
+  check_shape_error("softmax_rows_backward", {"3x4", "4x3"},
+                    [&] { qkv::softmax_rows_backward<float>(p, ones(4, 3)); });
+  const qkv::HeadWeightsT<float> w{ones(4, 2), ones(4, 2), ones(4, 2)};
+  check_shape_error("head_forward", {"3x5", "4x2"}, [&] { qkv::head_forward(ones(3, 5), w); });
+  const auto f = qkv::head_forward(ones(3, 4), w);
+  check_shape_error("head_backward", {"3x2", "2x2"},
+                    [&] { qkv::head_backward(ones(3, 4), w, f, ones(2, 2)); });
+  check_shape_error("max_relative_error", {"2x2", "2x3"}, [&] {
+    qkv::max_relative_error(qkv::MatrixD::Ones(2, 2), qkv::MatrixD::Ones(2, 3));
+  });
+  qkv::Adam adam({});
+  Matrix param = ones(2, 2);
+  const Matrix wrong = ones(2, 3);
+  check_shape_error("Adam::step", {"2x2", "2x3"}, [&] { adam.step({&param}, {&wrong}, 0.1); });
+  const qkv::RecallTask task{.pairs = 2, .keys = 3, .values = 2};
+  qkv::Random random(1);
+  const qkv::RecallModel model = qkv::init_recall_model(task, 4, 1, random);
+  const qkv::RecallBatch batch = qkv::make_recall_batch(task, random, 3);
+  const qkv::RecallForward forward = qkv::recall_forward(model, batch);
+  check_shape_error("recall_backward", {"3x2", "3x5"},
+                    [&] { qkv::recall_backward(model, batch, forward, ones(3, 5)); });
+}
+
 // The public functions and classes of common/include/qkv/*.hpp that take no operands whose
 // shapes must agree (sizes are checked as ValueError where they can be wrong), with the
 // ones tested above: together they must name everything the headers declare.
@@ -300,6 +334,9 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       // grouped_query.hpp (chapter 08)
       "grouped_attend_heads", "grouped_query_attention", "check_grouped_weights",
       "mean_pool_kv_heads", "grouped_decode_attention", "grouped_decode_step", "windowed_stack",
+      // attention_backward.hpp and train.hpp (chapter 10)
+      "softmax_rows_backward", "attention_backward", "head_forward", "head_backward",
+      "max_relative_error", "recall_backward", "Adam",
       // classes
       "KvCache", "WindowKvCache", "Lesson"};
   const std::set<std::string> no_shapes{
@@ -326,6 +363,13 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       // grouped_query.hpp: sizes and counts only, and plain data
       "kv_head_of", "require_kv_heads_divide", "random_grouped_weights", "decode_attention_flops",
       "decode_cache_bytes", "GroupedWeights", "GroupedResult",
+      // attention_backward.hpp and train.hpp: any shape, sizes (ValueError), or plain data
+      "central_differences", "cross_entropy", "make_recall_batch", "recall_labels",
+      "init_recall_model", "parameters", "recall_forward", "recall_accuracy", "attention_hit_rate",
+      "learning_rate_at", "train_recall", "sparkline", "write_svg_curve", "AdamOptions",
+      "AttentionGradientsT", "AttentionLayer", "CrossEntropy", "HeadForwardT", "HeadGradientsT",
+      "HeadWeightsT", "RecallBatch", "RecallForward", "RecallModel", "RecallTask", "TrainOptions",
+      "TrainProgress",
       // macros that the declaration pattern reads as a call at column 0
       "QKV_EIGEN_KERNELS",
       // classes and structs without shaped arguments, or plain data
