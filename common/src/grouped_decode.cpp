@@ -90,7 +90,13 @@ void score_tile(const float* k, Index ldk, const float* q, Index ldq, Index d, f
 /// Vectors of keys and query columns per score tile: 3 x 4 = 12 accumulators, with the 3
 /// keys and a broadcast query within AVX2's 16 registers (a tile of 4 query columns, as GQA-8
 /// has, fills it: no narrower edge tile).
+/// Without FMA (the default build's SSE2) a multiply-add needs a register for the product,
+/// and 12 accumulators spilled: 2 x 4 there.
+#ifdef EIGEN_VECTORIZE_FMA
 constexpr int tile_vectors = 3;
+#else
+constexpr int tile_vectors = 2;
+#endif
 constexpr int tile_rows = 4;
 constexpr Index tile_keys = tile_vectors * lanes;
 
@@ -172,7 +178,12 @@ void add_weighted_values(const float* v, Index ldv, const float* p, Index ldp, I
     if (rows - r == 1) value_tile<COLS, 1>(vc, ldv, p + r * ldp, ldp, keys, &o(c, r), d, ahead);
   };
   Index c = 0;
-  for (; c + 6 <= d; c += 6) columns.template operator()<6>(c);
+#ifdef EIGEN_VECTORIZE_FMA
+  constexpr int widest = 6;
+#else
+  constexpr int widest = 4;  // 8 accumulators: without FMA each product needs a register too
+#endif
+  for (; c + widest <= d; c += widest) columns.template operator()<widest>(c);
   if (d - c >= 4) columns.template operator()<4>(c), c += 4;
   if (d - c >= 2) columns.template operator()<2>(c), c += 2;
   if (d - c == 1) columns.template operator()<1>(c);
