@@ -72,7 +72,9 @@ struct HeadWeightsT {
 /// Everything the forward of a self-attention head computed, kept for its backward.
 template <typename Scalar>
 struct HeadForwardT {
-  MatrixOf<Scalar> q, k, v;            ///< T x d_head each (V: T x d_v): the projections of X
+  MatrixOf<Scalar> q;                  ///< T x d_head: Q = X W_q
+  MatrixOf<Scalar> k;                  ///< T x d_head: K = X W_k
+  MatrixOf<Scalar> v;                  ///< T x d_v: V = X W_v
   AttentionResultT<Scalar> attention;  ///< scores, weights and output (T x d_v)
 };
 

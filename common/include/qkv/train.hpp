@@ -46,6 +46,7 @@ struct AdamOptions {
 /// 10 times too small and sqrt(v) about 32 times, so the first step is ~3.2 times too long.
 class Adam {
  public:
+  /// An optimiser with no state yet (t = 0): m and v are made at the first step.
   explicit Adam(AdamOptions options) : options_(options) {}
   /// One step over all parameters (the same list, in the same order, at every step), with
   /// the learning rate `learning_rate` (a schedule may change it from step to step).
