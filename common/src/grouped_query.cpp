@@ -88,24 +88,13 @@ GroupedResult grouped_attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const 
                                    Eigen::Ref<const Matrix> v, const GroupedWeights& w,
                                    const std::optional<Mask>& mask) {
   check_grouped_weights(w, "grouped_attend_heads");
-  const Index d_head = w.d_head(), group = w.group_size();
+  const Index d_head = w.d_head();
   require_shapes(q.cols() == w.heads * d_head && k.cols() == w.kv_heads * d_head,
                  "grouped_attend_heads", "Q must be h d_head wide and K kv_heads d_head wide", "Q",
                  q, "K", k);
   require_shapes(v.cols() == k.cols() && v.rows() == k.rows(), "grouped_attend_heads",
                  "the values must have the keys' shape", "K", k, "V", v);
-  GroupedResult result;
-  for (Index i = 0; i < w.heads; ++i) {
-    const Index kv = i / group;  // the group's shared key/value head
-    auto head = scaled_dot_product_attention(q.middleCols(i * d_head, d_head),
-                                             k.middleCols(kv * d_head, d_head),
-                                             v.middleCols(kv * d_head, d_head), mask);
-    result.weights.push_back(std::move(head.weights));
-    result.heads.push_back(std::move(head.output));
-  }
-  result.concat = merge_heads(result.heads);
-  result.output = result.concat * w.w_o;
-  return result;
+  return attend_head_groups(q, k, v, w.heads, w.kv_heads, w.w_o, mask);
 }
 
 namespace {

@@ -159,6 +159,34 @@ Matrix merge_heads(const std::vector<Matrix>& heads) {
   return merged;
 }
 
+MultiHeadResult attend_head_groups(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
+                                   Eigen::Ref<const Matrix> v, Index heads, Index kv_heads,
+                                   const Matrix& w_o, const std::optional<Mask>& mask) {
+  const std::string_view function = "attend_head_groups";
+  if (heads < 1 || kv_heads < 1 || heads % kv_heads != 0 || w_o.rows() % heads != 0) {
+    throw ValueError(std::string(function) + ": kv_heads = " + std::to_string(kv_heads) +
+                     " must divide h = " + std::to_string(heads) + ", and h must divide W_o's " +
+                     std::to_string(w_o.rows()) + " rows");
+  }
+  const Index d_head = w_o.rows() / heads, group = heads / kv_heads;
+  require_shapes(q.cols() == heads * d_head && k.cols() == kv_heads * d_head, function,
+                 "Q must be h d_head wide and K kv_heads d_head wide", "Q", q, "K", k);
+  require_shapes(v.cols() == k.cols() && v.rows() == k.rows(), function,
+                 "the values must have the keys' shape", "K", k, "V", v);
+  MultiHeadResult result;
+  for (Index i = 0; i < heads; ++i) {
+    const Index kv = i / group;  // the key/value head query head i reads
+    auto head = scaled_dot_product_attention(q.middleCols(i * d_head, d_head),
+                                             k.middleCols(kv * d_head, d_head),
+                                             v.middleCols(kv * d_head, d_head), mask);
+    result.weights.push_back(std::move(head.weights));
+    result.heads.push_back(std::move(head.output));
+  }
+  result.concat = merge_heads(result.heads);
+  result.output = result.concat * w_o;
+  return result;
+}
+
 MultiHeadResult attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
                              Eigen::Ref<const Matrix> v, const MultiHeadWeights& w,
                              const std::optional<Mask>& mask) {
@@ -167,18 +195,7 @@ MultiHeadResult attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix
                  "queries and keys must have d_model columns", "Q", q, "K", k);
   require_shapes(v.cols() == w.d_model() && v.rows() == k.rows(), "attend_heads",
                  "the values must be T_k x d_model, as the keys", "K", k, "V", v);
-  const Index d_head = w.d_head();
-  MultiHeadResult result;
-  for (Index i = 0; i < w.heads; ++i) {
-    auto head = scaled_dot_product_attention(q.middleCols(i * d_head, d_head),
-                                             k.middleCols(i * d_head, d_head),
-                                             v.middleCols(i * d_head, d_head), mask);
-    result.weights.push_back(std::move(head.weights));
-    result.heads.push_back(std::move(head.output));
-  }
-  result.concat = merge_heads(result.heads);
-  result.output = result.concat * w.w_o;
-  return result;
+  return attend_head_groups(q, k, v, w.heads, w.heads, w.w_o, mask);
 }
 
 MultiHeadResult multi_head_attention(const Matrix& x_q, const Matrix& x_kv,

@@ -218,6 +218,17 @@ TEST_CASE("grouped_query.hpp checks Q, K, V, the weights and the cache width", "
                     [&] { qkv::grouped_attend_heads(ones(3, 6), ones(3, 4), ones(3, 4), w); });
   check_shape_error("grouped_attend_heads", {"3x4", "2x4"},
                     [&] { qkv::grouped_attend_heads(ones(3, 8), ones(3, 4), ones(2, 4), w); });
+  // The loop both run: Q h d_head wide, K and V kv_heads d_head wide, with d_head from W_o.
+  check_shape_error("attend_head_groups", {"3x6", "3x4"}, [&] {
+    qkv::attend_head_groups(ones(3, 6), ones(3, 4), ones(3, 4), 4, 2, w.w_o);
+  });
+  check_shape_error("attend_head_groups", {"3x4", "3x2"}, [&] {
+    qkv::attend_head_groups(ones(3, 8), ones(3, 4), ones(3, 2), 4, 2, w.w_o);
+  });
+  CHECK_THROWS_AS(qkv::attend_head_groups(ones(3, 8), ones(3, 4), ones(3, 4), 4, 3, w.w_o),
+                  qkv::ValueError);
+  CHECK_THROWS_WITH(qkv::attend_head_groups(ones(3, 8), ones(3, 4), ones(3, 4), 3, 1, w.w_o),
+                    contains("must divide h = 3"));
   check_shape_error("grouped_query_attention", {"3x7", "8x8"},
                     [&] { qkv::grouped_query_attention(ones(3, 7), w); });
   check_shape_error("grouped_query_attention", {"2x2", "3x8"},
@@ -332,8 +343,9 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       // rope.hpp (chapter 07)
       "apply_rope", "rope_multi_head_attention", "rope_decode_step",
       // grouped_query.hpp (chapter 08)
-      "grouped_attend_heads", "grouped_query_attention", "check_grouped_weights",
-      "mean_pool_kv_heads", "grouped_decode_attention", "grouped_decode_step", "windowed_stack",
+      "grouped_attend_heads", "attend_head_groups", "grouped_query_attention",
+      "check_grouped_weights", "mean_pool_kv_heads", "grouped_decode_attention",
+      "grouped_decode_step", "windowed_stack",
       // attention_backward.hpp and train.hpp (chapter 10)
       "softmax_rows_backward", "attention_backward", "head_forward", "head_backward",
       "max_relative_error", "recall_backward", "Adam",

@@ -75,20 +75,17 @@ GroupedWeights random_grouped_weights(Random& random, Index d_model, Index heads
 ///         kv_heads divides h.
 GroupedWeights mean_pool_kv_heads(const MultiHeadWeights& w, Index kv_heads);
 
-/// Every intermediate of one grouped-query attention call.
-struct GroupedResult {
-  std::vector<Matrix> weights;  ///< h matrices of T_q x T_k: each query head's weights
-  std::vector<Matrix> heads;    ///< h matrices of T_q x d_head: each query head's output
-  Matrix concat;                ///< T_q x (h d_head): the heads side by side
-  Matrix output;                ///< T_q x d_model: concat W_o
-};
+/// Every intermediate of one grouped-query attention call: the same as multi-head
+/// attention's (h weight matrices, h head outputs, concat, output), since both run
+/// attend_head_groups().
+using GroupedResult = MultiHeadResult;
 
 /// Grouped-query attention on queries, keys and values already projected (q: T_q x h d_head,
-/// k and v: T_k x kv_heads d_head, heads side by side): query head i runs chapter 03's
-/// scaled_dot_product_attention() (the one core, as attend_heads() does) on its columns of Q
-/// and on key/value head kv_head_of(i) of K and V; then \f$ [O_1 \dots O_h] W_o \f$.
-/// The mask, if given, is T_q x T_k and shared by all heads. With kv_heads = h this is
-/// attend_heads() call for call, so the results are bit-identical.
+/// k and v: T_k x kv_heads d_head, heads side by side): chapter 05's loop over heads,
+/// attend_head_groups(), with kv_heads < h, so query head i runs scaled_dot_product_attention()
+/// (the one core) on its columns of Q and on key/value head kv_head_of(i) of K and V; then
+/// \f$ [O_1 \dots O_h] W_o \f$. The mask, if given, is T_q x T_k and shared by all heads.
+/// With kv_heads = h this is attend_heads() call for call, so the results are bit-identical.
 /// @throws ShapeError if Q, K, V or the mask do not fit the weights; ValueError as
 ///         check_grouped_weights().
 GroupedResult grouped_attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,

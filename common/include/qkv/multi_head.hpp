@@ -76,9 +76,25 @@ Matrix merge_heads(const std::vector<Matrix>& heads);
 struct MultiHeadResult {
   std::vector<Matrix> weights;  ///< h matrices of T_q x T_k: each head's attention weights
   std::vector<Matrix> heads;    ///< h matrices of T_q x d_head: each head's output
-  Matrix concat;                ///< T_q x d_model: the heads side by side
+  Matrix concat;                ///< T_q x (h d_head), d_model here: the heads side by side
   Matrix output;                ///< T_q x d_model: concat W_o
 };
+
+/// The loop over heads that every multi-head layer runs, chapter 05's and chapter 08's:
+/// query head i of h runs chapter 03's scaled_dot_product_attention() on its columns of Q and
+/// on key/value head \f$ \lfloor i / g \rfloor \f$ of K and V, \f$ g = h / \text{kv\_heads} \f$,
+/// then W_o mixes the heads:
+/// \f$ O_i = \mathrm{softmax}(Q_i K_{\lfloor i/g \rfloor}^\top / \sqrt{d_{head}} + M)\,
+/// V_{\lfloor i/g \rfloor},\quad \mathrm{out} = [O_1 \dots O_h]\, W_o \f$.
+/// Q is T_q x (h d_head), K and V are T_k x (kv_heads d_head), W_o is (h d_head) x d_model.
+/// attend_heads() is kv_heads = h (every head its own keys); grouped_attend_heads() shares.
+/// @throws ShapeError if Q, K, V and W_o do not fit h and kv_heads (the mask: as
+///         scaled_dot_product_attention()); ValueError unless kv_heads divides h and h
+///         divides W_o's rows.
+MultiHeadResult attend_head_groups(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
+                                   Eigen::Ref<const Matrix> v, Index heads, Index kv_heads,
+                                   const Matrix& w_o,
+                                   const std::optional<Mask>& mask = std::nullopt);
 
 /// The one multi-head attention, on queries, keys and values already projected (heads side
 /// by side, head i in columns \f$ i\,d_{head} .. (i+1)\,d_{head}-1 \f$): each head runs
