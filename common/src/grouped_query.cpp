@@ -84,8 +84,9 @@ GroupedWeights mean_pool_kv_heads(const MultiHeadWeights& w, Index kv_heads) {
   return g;
 }
 
-GroupedResult grouped_attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
-                                   Eigen::Ref<const Matrix> v, const GroupedWeights& w,
+GroupedResult grouped_attend_heads(const Eigen::Ref<const Matrix>& q,
+                                   const Eigen::Ref<const Matrix>& k,
+                                   const Eigen::Ref<const Matrix>& v, const GroupedWeights& w,
                                    const std::optional<Mask>& mask) {
   check_grouped_weights(w, "grouped_attend_heads");
   const Index d_head = w.d_head();

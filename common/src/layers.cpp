@@ -159,8 +159,9 @@ Matrix merge_heads(const std::vector<Matrix>& heads) {
   return merged;
 }
 
-MultiHeadResult attend_head_groups(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
-                                   Eigen::Ref<const Matrix> v, Index heads, Index kv_heads,
+MultiHeadResult attend_head_groups(const Eigen::Ref<const Matrix>& q,
+                                   const Eigen::Ref<const Matrix>& k,
+                                   const Eigen::Ref<const Matrix>& v, Index heads, Index kv_heads,
                                    const Matrix& w_o, const std::optional<Mask>& mask) {
   const std::string_view function = "attend_head_groups";
   if (heads < 1 || kv_heads < 1 || heads % kv_heads != 0 || w_o.rows() % heads != 0) {
@@ -187,8 +188,8 @@ MultiHeadResult attend_head_groups(Eigen::Ref<const Matrix> q, Eigen::Ref<const 
   return result;
 }
 
-MultiHeadResult attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
-                             Eigen::Ref<const Matrix> v, const MultiHeadWeights& w,
+MultiHeadResult attend_heads(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
+                             const Eigen::Ref<const Matrix>& v, const MultiHeadWeights& w,
                              const std::optional<Mask>& mask) {
   check_multi_head_weights(w, "attend_heads");
   require_shapes(q.cols() == w.d_model() && k.cols() == w.d_model(), "attend_heads",

@@ -88,8 +88,9 @@ using GroupedResult = MultiHeadResult;
 /// With kv_heads = h this is attend_heads() call for call, so the results are bit-identical.
 /// @throws ShapeError if Q, K, V or the mask do not fit the weights; ValueError as
 ///         check_grouped_weights().
-GroupedResult grouped_attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
-                                   Eigen::Ref<const Matrix> v, const GroupedWeights& w,
+GroupedResult grouped_attend_heads(const Eigen::Ref<const Matrix>& q,
+                                   const Eigen::Ref<const Matrix>& k,
+                                   const Eigen::Ref<const Matrix>& v, const GroupedWeights& w,
                                    const std::optional<Mask>& mask = std::nullopt);
 
 /// Grouped-query self-attention over X (T x d_model): \f$ Q = X W_q,\ K = X W_k,\ V = X W_v \f$,

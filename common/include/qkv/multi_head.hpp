@@ -91,8 +91,9 @@ struct MultiHeadResult {
 /// @throws ShapeError if Q, K, V and W_o do not fit h and kv_heads (the mask: as
 ///         scaled_dot_product_attention()); ValueError unless kv_heads divides h and h
 ///         divides W_o's rows.
-MultiHeadResult attend_head_groups(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
-                                   Eigen::Ref<const Matrix> v, Index heads, Index kv_heads,
+MultiHeadResult attend_head_groups(const Eigen::Ref<const Matrix>& q,
+                                   const Eigen::Ref<const Matrix>& k,
+                                   const Eigen::Ref<const Matrix>& v, Index heads, Index kv_heads,
                                    const Matrix& w_o,
                                    const std::optional<Mask>& mask = std::nullopt);
 
@@ -106,8 +107,8 @@ MultiHeadResult attend_head_groups(Eigen::Ref<const Matrix> q, Eigen::Ref<const 
 /// multi_head_attention() projects X and calls this; so does every cached decode step.
 /// @throws ShapeError if Q, K or V does not have d_model columns, K and V differ in rows, or
 ///         the mask is not T_q x T_k; ValueError unless h divides d_model.
-MultiHeadResult attend_heads(Eigen::Ref<const Matrix> q, Eigen::Ref<const Matrix> k,
-                             Eigen::Ref<const Matrix> v, const MultiHeadWeights& w,
+MultiHeadResult attend_heads(const Eigen::Ref<const Matrix>& q, const Eigen::Ref<const Matrix>& k,
+                             const Eigen::Ref<const Matrix>& v, const MultiHeadWeights& w,
                              const std::optional<Mask>& mask = std::nullopt);
 
 /// Multi-head attention of queries from `x_q` over keys and values from `x_kv`
