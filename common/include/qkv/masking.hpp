@@ -25,9 +25,6 @@
 
 namespace qkv {
 
-/// T_q x T_k, true where query i may attend to key j.
-using Mask = Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic>;
-
 /// Causal mask for T_q queries that are the last T_q of T_k positions: query i sits at
 /// position \f$ p_i = T_k - T_q + i \f$ and sees keys \f$ 0..p_i \f$. With T_q = T_k = T this
 /// is the lower triangle: token i sees tokens 0..i.

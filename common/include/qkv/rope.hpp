@@ -31,13 +31,17 @@
 #include <optional>
 #include <vector>
 
-#include "qkv/error.hpp"
-#include "qkv/kv_cache.hpp"
-#include "qkv/masking.hpp"
-#include "qkv/multi_head.hpp"
 #include "qkv/types.hpp"
 
 namespace qkv {
+
+// Declared, not included: the layer functions at the end take them, and an exercise that
+// rotates only (ntk_scaled_frequencies, rope_scores_backward) should not compile chapters
+// 04-06's headers on every save (a third of rope_scores_backward's verdict). Whoever calls
+// those functions includes multi_head.hpp and kv_cache.hpp.
+struct MultiHeadWeights;
+struct MultiHeadResult;
+class KvCache;
 
 /// Which coordinates of a head form the pairs that RoPE rotates.
 enum class RopeLayout {

@@ -23,6 +23,9 @@ using Vector = Eigen::VectorXf;
 /// Double-precision versions, for references and float-vs-double agreement checks.
 using MatrixD = Eigen::MatrixXd;
 using VectorD = Eigen::VectorXd;  ///< A column vector of doubles (see MatrixD).
+/// T_q x T_k, true where query i may attend to key j: the masks of chapter 04 (masking.hpp,
+/// which makes them). Named here so that a header can take one without including masking.
+using Mask = Eigen::Array<bool, Eigen::Dynamic, Eigen::Dynamic>;
 
 /// Labels for the rows or columns of a printed matrix (usually tokens): a vector of strings
 /// that is indexed with the same Index as the matrix it labels, `labels[row]`, without a cast.
