@@ -98,33 +98,9 @@ struct Row {
   std::string note;  // peers: their version and BLAS
 };
 
-// ---- the peak: independent chains of fused multiply-adds, held in registers -----------------
-
-using Packet = Eigen::internal::packet_traits<float>::type;
-constexpr int packet_floats = Eigen::internal::unpacket_traits<Packet>::size;
-// At least FMA latency x FMA pipes (4 x 2 on Zen 3 and 4) chains, so that the pipes never wait,
-// and few enough that the chains and the two operands fit the registers: 12 + 2 of AVX2's 16
-// (16 chains spill there and measured ~58 instead of ~100 GFLOP/s), 24 + 2 of AVX-512's 32.
-constexpr int chains = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 24 : 12;
-constexpr long long peak_steps = 1 << 22;
-
-// Runs peak_steps x chains FMAs on `packet_floats` lanes; returns the sum so that nothing is
-// optimized away.
-float fma_loop() {
-  using namespace Eigen::internal;
-  Packet acc[chains];
-  for (int c = 0; c < chains; ++c) acc[c] = pset1<Packet>(static_cast<float>(c) * 1e-3f);
-  const Packet a = pset1<Packet>(0.999999f), b = pset1<Packet>(1e-6f);
-  for (long long s = 0; s < peak_steps; ++s)
-    for (auto& x : acc) x = pmadd(x, a, b);
-  Packet sum = acc[0];
-  for (int c = 1; c < chains; ++c) sum = padd(sum, acc[c]);
-  return predux(sum);
-}
-
-double peak_flops(int threads) {
-  return static_cast<double>(threads) * peak_steps * chains * packet_floats * 2.0;
-}
+// The peak: harness.hpp's fma_loop().
+using qkv::bench::fma_loop;
+using qkv::bench::peak_flops;
 
 // ---- the work of one case --------------------------------------------------------------------
 

@@ -19,7 +19,7 @@
 //           element: two reads and a write), 1 and 2 threads
 //   read    the sum of one such array: the bandwidth of a pure read stream, which is what a
 //           decode step is (it writes only its few-KiB output)
-//   peak    a register-blocked loop of fused multiply-adds (attention_benchmark's peak row):
+//   peak    a register-blocked loop of fused multiply-adds (harness.hpp's fma_loop):
 //           the FP32 limit, for the roofline
 // A real model decodes layer after layer, so a layer's cache is never in a cache of the CPU
 // when its turn comes. Here the small caches (MQA at 1k: 512 KiB) would stay in L2 or L3
@@ -90,28 +90,12 @@ struct Case {
   double flops() const;
 };
 
-// ---- the peak: independent chains of fused multiply-adds (as in attention_benchmark) ------
-
-using Packet = Eigen::internal::packet_traits<float>::type;
-constexpr int packet_floats = Eigen::internal::unpacket_traits<Packet>::size;
-// 12 chains fill AVX2's 16 registers with the two operands (at least latency x pipes = 8).
-constexpr int chains = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 24 : 12;
-constexpr long long peak_steps = 1 << 22;
-
-float fma_loop() {
-  using namespace Eigen::internal;
-  Packet acc[chains];
-  for (int c = 0; c < chains; ++c) acc[c] = pset1<Packet>(static_cast<float>(c) * 1e-3F);
-  const Packet a = pset1<Packet>(0.999999F), b = pset1<Packet>(1e-6F);
-  for (long long s = 0; s < peak_steps; ++s)
-    for (auto& x : acc) x = pmadd(x, a, b);
-  Packet sum = acc[0];
-  for (int c = 1; c < chains; ++c) sum = padd(sum, acc[c]);
-  return predux(sum);
-}
+// The peak: harness.hpp's fma_loop().
+using qkv::bench::fma_loop;
+using qkv::bench::peak_flops;
 
 double Case::flops() const {
-  if (impl == "peak") return static_cast<double>(threads) * peak_steps * chains * packet_floats * 2;
+  if (impl == "peak") return peak_flops(threads);
   if (impl == "decode") return 4.0 * static_cast<double>(n * heads * d_head);  // 4 N h d_head
   return 0;
 }

@@ -114,10 +114,15 @@ def main():
                   if t <= args.max_tokens for threads in (1, 2) for causal in (False, True)]
     rows = []
     for impl, t, threads, causal, weights in cases:
+        # torch.set_num_threads() does not reach Debian's OpenBLAS (libopenblas0-pthread runs
+        # its own threads: torch 1.13's T 512 case took 2 cores' CPU time on "1 thread"), so
+        # the BLAS libraries are held to the case's threads before the child imports torch.
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
         out = subprocess.run(
             [sys.executable, __file__, "--reps", str(args.reps), "--one", impl, str(t),
              str(threads), "1" if causal else "0", "1" if weights else "0"],
-            check=True, capture_output=True, text=True).stdout
+            check=True, capture_output=True, text=True, env=env).stdout
         rows.append(json.loads(out))
         print(f"{impl} T {t} threads {threads} causal {causal}: {rows[-1]['seconds'] * 1e3:.2f} ms",
               file=sys.stderr)
