@@ -53,12 +53,7 @@ TEST_CASE("every printed matrix is multi-head attention of the printed inputs", 
     // The inputs, shaped as the flags say.
     const Matrix x = matrix_from_json(out["x"]);
     check_shape(x, s.tokens, s.d_model, "x");
-    qkv::MultiHeadWeights w;
-    w.w_q = matrix_from_json(out["w_q"]);
-    w.w_k = matrix_from_json(out["w_k"]);
-    w.w_v = matrix_from_json(out["w_v"]);
-    w.w_o = matrix_from_json(out["w_o"]);
-    w.heads = s.heads;
+    const auto w = layer_weights_from_json<qkv::MultiHeadWeights>(out, s.heads);
     for (const char* name : {"w_q", "w_k", "w_v", "w_o"})
       check_shape(matrix_from_json(out[name]), s.d_model, s.d_model, name);
     // nn.Linear's initialisation: |w| <= 1 / sqrt(d_model).

@@ -14,21 +14,11 @@
 namespace qkv::testing {
 namespace {
 
-qkv::MultiHeadWeights weights_from(const json& out) {
-  qkv::MultiHeadWeights w;
-  w.w_q = matrix_from_json(out["w_q"]);
-  w.w_k = matrix_from_json(out["w_k"]);
-  w.w_v = matrix_from_json(out["w_v"]);
-  w.w_o = matrix_from_json(out["w_o"]);
-  w.heads = out["heads"].get<Index>();
-  return w;
-}
-
 // Recomputes everything from the printed inputs with the library and compares.
 void check_outputs(const json& out, Index tokens, Index prompt, Index d_model, Index heads,
                    Index window) {
   const Matrix x = matrix_from_json(out["x"]);
-  const qkv::MultiHeadWeights w = weights_from(out);
+  const auto w = layer_weights_from_json<qkv::MultiHeadWeights>(out, out["heads"].get<Index>());
   REQUIRE(x.rows() == tokens);
   REQUIRE(x.cols() == d_model);
   REQUIRE(w.heads == heads);

@@ -140,12 +140,7 @@ TEST_CASE("multi-head attention matches torch.nn.MultiheadAttention", "[multi_he
     saw_d_head_one = saw_d_head_one || h == d_model;
     saw_cross = saw_cross || t_q != t_k;
 
-    MultiHeadWeights w;
-    w.w_q = qkv::testing::matrix_from_json(golden["w_q"]);
-    w.w_k = qkv::testing::matrix_from_json(golden["w_k"]);
-    w.w_v = qkv::testing::matrix_from_json(golden["w_v"]);
-    w.w_o = qkv::testing::matrix_from_json(golden["w_o"]);
-    w.heads = h;
+    const auto w = qkv::testing::layer_weights_from_json<MultiHeadWeights>(golden, h);
     const Matrix x_q = qkv::testing::matrix_from_json(golden["x_q"]);
     const Matrix x_kv = qkv::testing::matrix_from_json(golden["x_kv"]);
     REQUIRE(x_q.rows() == t_q);

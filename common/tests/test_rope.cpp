@@ -9,6 +9,7 @@
 #include <cmath>
 #include <numbers>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "qkv/attention.hpp"
@@ -37,6 +38,10 @@ VectorD positions_from_json(const nlohmann::json& values) {
   for (Index i = 0; i < p.size(); ++i) p(i) = values[static_cast<std::size_t>(i)].get<double>();
   return p;
 }
+
+// The golden file's two conventions, and the suffix of each one's keys.
+constexpr std::pair<RopeLayout, const char*> both_layouts[] = {
+    {RopeLayout::interleaved, "_interleaved"}, {RopeLayout::rotate_half, "_rotate_half"}};
 
 VectorD one_position(double p) { return VectorD::Constant(1, p); }
 
@@ -137,8 +142,7 @@ TEST_CASE("rotary positions match PyTorch, both conventions", "[rope][golden]") 
     const Matrix q = matrix_from_json(c["q"]), k = matrix_from_json(c["k"]);
     const Matrix v = matrix_from_json(c["v"]);
     const VectorD positions = positions_from_json(c["positions"]);
-    for (const auto& [layout, suffix] : {std::pair{RopeLayout::interleaved, "_interleaved"},
-                                         std::pair{RopeLayout::rotate_half, "_rotate_half"}}) {
+    for (const auto& [layout, suffix] : both_layouts) {
       INFO("layout " << suffix);
       RopeConfig config;
       config.base = c["base"].get<double>();
@@ -165,16 +169,11 @@ TEST_CASE("multi-head RoPE attention and its cached decode match PyTorch", "[rop
   REQUIRE(golden["multi_head"].size() == 3);
   for (const auto& c : golden["multi_head"]) {
     INFO("case " << c["name"].get<std::string>());
-    qkv::MultiHeadWeights w;
-    w.w_q = matrix_from_json(c["w_q"]);
-    w.w_k = matrix_from_json(c["w_k"]);
-    w.w_v = matrix_from_json(c["w_v"]);
-    w.w_o = matrix_from_json(c["w_o"]);
-    w.heads = c["heads"].get<Index>();
+    const auto w =
+        qkv::testing::layer_weights_from_json<qkv::MultiHeadWeights>(c, c["heads"].get<Index>());
     const Matrix x = matrix_from_json(c["x"]);
     const VectorD positions = positions_from_json(c["positions"]);
-    for (const auto& [layout, suffix] : {std::pair{RopeLayout::interleaved, "_interleaved"},
-                                         std::pair{RopeLayout::rotate_half, "_rotate_half"}}) {
+    for (const auto& [layout, suffix] : both_layouts) {
       INFO("layout " << suffix);
       RopeConfig config;
       config.base = c["base"].get<double>();

@@ -52,6 +52,20 @@ inline Vector vector_from_json(const nlohmann::json& values) {
   return v;
 }
 
+/// The four projections of an attention layer from the JSON keys w_q, w_k, w_v and w_o (a
+/// golden file or a chapter's --json), with `heads` heads: a qkv::MultiHeadWeights, or any
+/// struct with those members. A template so that this header needs no layer header.
+template <typename Weights>
+Weights layer_weights_from_json(const nlohmann::json& object, Index heads) {
+  Weights w;
+  w.w_q = matrix_from_json(object["w_q"]);
+  w.w_k = matrix_from_json(object["w_k"]);
+  w.w_v = matrix_from_json(object["w_v"]);
+  w.w_o = matrix_from_json(object["w_o"]);
+  w.heads = heads;
+  return w;
+}
+
 /// Checks that `actual` and `expected` have the same shape and that every element satisfies
 /// |a - e| <= abs_tolerance + rel_tolerance |e| (NaN only where NaN is expected). On
 /// failure, reports the first mismatching element with both values.
