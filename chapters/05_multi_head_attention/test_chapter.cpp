@@ -121,23 +121,21 @@ TEST_CASE("the narrated lesson prints the shapes at every step and the parameter
           "[chapter05]") {
   const std::string text = chapter_narration({"--tokens", "5", "--dim", "12", "--heads", "3"});
   // T x d_model -> h x T x d_head -> T x d_model
-  CHECK_THAT(text, contains("x (5 x 12)"));
-  CHECK_THAT(text, contains("Q = X W_q              (5 x 12)"));
-  CHECK_THAT(text, contains("split_heads(Q, h)      3 x (5 x 4)      h x T x d_head"));
-  CHECK_THAT(text, contains("heads O_1 .. O_h       3 x (5 x 4)"));
-  CHECK_THAT(text, contains("merge_heads -> concat  (5 x 12)"));
-  CHECK_THAT(text, contains("output = concat W_o    (5 x 12)"));
-  CHECK_THAT(text, contains("q_head0 (5 x 4)"));
+  CHECK_THAT(text,
+             contains_all({"x (5 x 12)", "Q = X W_q              (5 x 12)",
+                           "split_heads(Q, h)      3 x (5 x 4)      h x T x d_head",
+                           "heads O_1 .. O_h       3 x (5 x 4)", "merge_heads -> concat  (5 x 12)",
+                           "output = concat W_o    (5 x 12)", "q_head0 (5 x 4)"}));
   for (const char* head :
        {"head 0: attention weights", "head 1: attention weights", "head 2: attention weights"})
     CHECK_THAT(text, contains(head));
   CHECK(text.find("head 3: attention weights") == std::string::npos);
   CHECK_THAT(text, contains("softmax(Q_i K_i^T / sqrt(4) + M) V_i"));
   // 4 * 12^2 = 576 = 3 heads * (3 * 12 * 4) + 12^2
-  CHECK_THAT(text, contains("= 4 * 12^2 = 576"));
-  CHECK_THAT(text, contains("= 3 * 144 + 144 = 576"));
-  CHECK_THAT(text, contains("4 * 768^2 + 4 * 768 = 2,359,296 + 3,072 = 2,362,368"));
-  CHECK_THAT(text, contains("max |separate heads, concatenated, times W_o - split-and-merge| = "));
+  CHECK_THAT(text,
+             contains_all({"= 4 * 12^2 = 576", "= 3 * 144 + 144 = 576",
+                           "4 * 768^2 + 4 * 768 = 2,359,296 + 3,072 = 2,362,368",
+                           "max |separate heads, concatenated, times W_o - split-and-merge| = "}));
 
   // The printed differences are the recorded ones (printed with 3 significant digits).
   const json out = chapter_json({"--tokens", "5", "--dim", "12", "--heads", "3"});

@@ -264,15 +264,13 @@ TEST_CASE(
 
 TEST_CASE("the narrated lesson works one pair by hand and shows every step", "[chapter07]") {
   const std::string text = chapter_narration();
-  CHECK_THAT(text, contains("pair 0 of the query of \"dog\" at position p = 1 (theta_0 = 1)"));
-  CHECK_THAT(text, contains("[ cos 1.0000  -sin 1.0000 ]"));
-  CHECK_THAT(text, contains("0, 2, 4, 6, 1, 3, 5, 7"));
-  CHECK_THAT(text, contains("largest difference 0."));
-  CHECK_THAT(text, contains("q_rot (6 x 8)"));
-  CHECK_THAT(text, contains("RoPE attention weights, causal (6 x 6)"));
-  CHECK_THAT(text, contains("against distance d (5 x 10)"));
-  CHECK_THAT(text, contains("c = 1000: largest score difference"));
-  CHECK_THAT(text, contains("d_head 128       0.4729      3.7839      0.4730"));
+  CHECK_THAT(text,
+             contains_all({"pair 0 of the query of \"dog\" at position p = 1 (theta_0 = 1)",
+                           "[ cos 1.0000  -sin 1.0000 ]", "0, 2, 4, 6, 1, 3, 5, 7",
+                           "largest difference 0.", "q_rot (6 x 8)",
+                           "RoPE attention weights, causal (6 x 6)", "against distance d (5 x 10)",
+                           "c = 1000: largest score difference",
+                           "d_head 128       0.4729      3.7839      0.4730"}));
   const std::string offset = chapter_narration({"--offset", "1000"});
   CHECK_THAT(offset, contains("at position p = 1001"));
 }

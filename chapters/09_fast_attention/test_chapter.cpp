@@ -206,9 +206,9 @@ TEST_CASE("the cost table, by hand", "[chapter09]") {
 
 TEST_CASE("the narrated lesson: the table of one row, the tiles, the threads", "[chapter09]") {
   const std::string text = chapter_narration();
-  CHECK_THAT(text, contains("     keys         m   rescale         l  o"));
-  CHECK_THAT(text, contains("       10    0.5401    1.0000    5.9217"));
-  CHECK_THAT(text, contains("9 of 12 tiles are computed, 80.0% of the scores"));
+  CHECK_THAT(text, contains_all({"     keys         m   rescale         l  o",
+                                 "       10    0.5401    1.0000    5.9217",
+                                 "9 of 12 tiles are computed, 80.0% of the scores"}));
   CHECK_THAT(unwrapped(text), contains("the 55.0% = (T + 1) / 2T that are visible"));
   CHECK_THAT(text, contains("  q1   12██   11██    3░░    0"));
   CHECK_THAT(unwrapped(text), contains("2 threads against 1 thread, the largest difference is 0."));

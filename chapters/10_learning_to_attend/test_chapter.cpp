@@ -1,6 +1,6 @@
 // Chapter 10's executable, run as a learner would. The gradients it prints are recomputed here
-// from the inputs it printed, independently of attention_backward.hpp: the forward written
-// out with loops in double, and its gradient by central differences. The training part is
+// from the inputs it printed, independently of attention_backward's gradients: the forward
+// written out with loops in double, and its gradient by central differences. The training part is
 // run short (a smoke test: the loss falls, the same seed gives the same bytes); the full
 // default run is left to the robustness test and the docs build.
 
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "qkv/attention_backward.hpp"  // central_differences only
 #include "qkv/chapter_test.hpp"
 #include "qkv/expect.hpp"
 
@@ -43,19 +44,9 @@ double loss_of(const MatrixD& q, const MatrixD& k, const MatrixD& v, const Matri
   return total;
 }
 
+// Central differences (the library's, checked by hand in test_attention_backward.cpp).
 MatrixD numeric(MatrixD& at, const std::function<double()>& f) {
-  MatrixD out(at.rows(), at.cols());
-  for (Index r = 0; r < at.rows(); ++r)
-    for (Index c = 0; c < at.cols(); ++c) {
-      const double saved = at(r, c);
-      at(r, c) = saved + 1e-6;
-      const double up = f();
-      at(r, c) = saved - 1e-6;
-      const double down = f();
-      at(r, c) = saved;
-      out(r, c) = (up - down) / 2e-6;
-    }
-  return out;
+  return central_differences(at, 1e-6, f);
 }
 
 void check_gradients(const json& out) {
@@ -111,10 +102,8 @@ TEST_CASE("a short training run lowers the loss, and the same seed prints the sa
 
 TEST_CASE("the lesson names the check, the bug and the accuracy", "[chapter10]") {
   const std::string text = unwrapped(chapter_narration({"--steps", "20", "--pairs", "2"}));
-  CHECK_THAT(text, contains("dS = P * (dP - rowsum(dP * P))"));
-  CHECK_THAT(text, contains("Drop the rowsum term"));
-  CHECK_THAT(text, contains("Held-out accuracy after 20 steps"));
-  CHECK_THAT(text, contains("induction head"));
+  CHECK_THAT(text, contains_all({"dS = P * (dP - rowsum(dP * P))", "Drop the rowsum term",
+                                 "Held-out accuracy after 20 steps", "induction head"}));
 }
 
 }  // namespace

@@ -16,11 +16,7 @@
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 
-using qkv::Index;
-using qkv::Matrix;
-using qkv::MatrixD;
-using qkv::testing::check_matrix_close;
-using qkv::testing::matrix_from_json;
+namespace qkv::testing {
 
 namespace {
 
@@ -239,3 +235,5 @@ TEST_CASE("an optional mask enters as -inf: masked keys get weight 0", "[attenti
   check_matrix_close(r.output.row(0), qkv::attention(q.topRows(1), k02, v02), 1e-5, 1e-6,
                      "masked = removed");
 }
+
+}  // namespace qkv::testing

@@ -53,6 +53,19 @@ void check_core(Index t_q, Index t_k, Index d_k, Index d_v, const std::optional<
   CHECK_THAT(a.d_q, testing::all_finite<MatrixD>());
 }
 
+TEST_CASE("central_differences by hand: f = sum of cubes", "[attention_backward]") {
+  // ((x + h)^3 - (x - h)^3) / 2h = 3 x^2 + h^2, exactly: the gradient 3 x^2, off by h^2; the
+  // entries are put back.
+  MatrixD at(2, 3);
+  at << 1, -2, 0.5, 0, 3, -1;
+  const MatrixD before = at;
+  const MatrixD gradient = central_differences(at, 1e-3, [&at] { return at.array().cube().sum(); });
+  MatrixD expected(2, 3);
+  expected << 3, 12, 0.75, 0, 27, 3;
+  CHECK_THAT(gradient, testing::is_close(expected, 0.0, 1.1e-6));
+  CHECK_THAT(at, testing::equals(before));
+}
+
 TEST_CASE("attention_backward matches central differences for many shapes",
           "[attention_backward]") {
   check_core(4, 4, 3, 3, std::nullopt, 1);

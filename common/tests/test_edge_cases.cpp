@@ -18,9 +18,7 @@
 #include "qkv/relevance.hpp"
 #include "qkv/softmax.hpp"
 
-using qkv::Index;
-using qkv::Matrix;
-using qkv::MatrixD;
+namespace qkv::testing {
 
 namespace {
 
@@ -278,3 +276,5 @@ TEST_CASE("float and double agree on softmax and attention", "[edge]") {
   }
   CHECK(mha.output.cast<double>().isApprox(concat * w.w_o.cast<double>(), 1e-5));
 }
+
+}  // namespace qkv::testing

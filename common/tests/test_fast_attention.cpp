@@ -17,16 +17,7 @@
 #include "qkv/masking.hpp"
 #include "qkv/random.hpp"
 
-using qkv::Index;
-using qkv::Mask;
-using qkv::Matrix;
-using qkv::MatrixD;
-using qkv::TiledAttentionOptions;
-using qkv::Vector;
-using qkv::VectorD;
-using qkv::testing::contains;
-using qkv::testing::equals;
-using qkv::testing::is_close;
+namespace qkv::testing {
 
 namespace {
 
@@ -337,3 +328,5 @@ TEST_CASE("tiled_attention and online_softmax_trace refuse bad options, naming t
   CHECK_THROWS_WITH(qkv::online_softmax_trace(Vector(0), Matrix(5, 0), v, 2),
                     contains("online_softmax_trace: d_k must be positive"));
 }
+
+}  // namespace qkv::testing

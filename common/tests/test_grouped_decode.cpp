@@ -13,12 +13,7 @@
 #include "qkv/grouped_query.hpp"
 #include "qkv/random.hpp"
 
-using qkv::Index;
-using qkv::Matrix;
-using qkv::MatrixD;
-using qkv::testing::contains;
-using qkv::testing::equals;
-using qkv::testing::is_close;
+namespace qkv::testing {
 
 namespace {
 
@@ -191,3 +186,5 @@ TEST_CASE("grouped_decode_attention: bad input", "[grouped_decode]") {
   CHECK_THROWS_WITH(qkv::grouped_decode_attention(q, k.topRows(1), v.topRows(1), 4, 2),
                     contains("T_new = 2 new rows but only N = 1 cached positions"));
 }
+
+}  // namespace qkv::testing

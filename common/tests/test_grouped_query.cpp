@@ -19,13 +19,7 @@
 #include "qkv/random.hpp"
 #include "qkv/rope.hpp"
 
-using qkv::GroupedWeights;
-using qkv::Index;
-using qkv::Matrix;
-using qkv::testing::check_matrix_close;
-using qkv::testing::contains;
-using qkv::testing::equals;
-using qkv::testing::matrix_from_json;
+namespace qkv::testing {
 
 namespace {
 
@@ -284,3 +278,5 @@ TEST_CASE("grouped weights that do not fit are rejected, naming both shapes", "[
       qkv::grouped_query_attention(x.leftCols(6), odd_head, std::nullopt, qkv::RopeConfig{}),
       qkv::ValueError);
 }
+
+}  // namespace qkv::testing

@@ -11,32 +11,16 @@
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
 #include "qkv/random.hpp"
+#include "random_layer.hpp"
 
-using qkv::Index;
-using qkv::KvCache;
-using qkv::Matrix;
-using qkv::WindowKvCache;
-using qkv::testing::check_matrix_close;
+namespace qkv::testing {
 
 namespace {
-
-struct Setup {
-  Matrix x;
-  qkv::MultiHeadWeights w;
-};
-
-Setup make_setup(Index t, Index d_model, Index heads, std::uint64_t seed) {
-  qkv::Random random(seed);
-  Setup s;
-  s.x = qkv::random_normal(random, t, d_model);
-  s.w = qkv::random_multi_head_weights(random, d_model, heads);
-  return s;
-}
 
 // Feeds the rows of x through decode_step in chunks of the given sizes (the first chunk is
 // the prompt), stacking the outputs.
 template <typename Cache>
-Matrix decode_in_chunks(const Setup& s, Cache& cache, const std::vector<Index>& chunks) {
+Matrix decode_in_chunks(const RandomLayer& s, Cache& cache, const std::vector<Index>& chunks) {
   Matrix out(s.x.rows(), s.x.cols());
   Index at = 0;
   for (Index n : chunks) {
@@ -53,7 +37,7 @@ std::vector<Index> prompt_then_ones(Index prompt, Index t) {
   return chunks;
 }
 
-Matrix full_causal(const Setup& s) {
+Matrix full_causal(const RandomLayer& s) {
   return qkv::multi_head_attention(s.x, s.w, qkv::causal_mask(s.x.rows())).output;
 }
 
@@ -89,7 +73,7 @@ TEST_CASE("FLOPs per decode step with and without the cache, by hand", "[kv_cach
 
 TEST_CASE("a cached decode equals full causal multi-head attention", "[kv_cache]") {
   for (Index t : {1, 2, 7}) {
-    const Setup s = make_setup(t, 16, 4, 10 + static_cast<std::uint64_t>(t));
+    const RandomLayer s = random_layer(t, 16, 4, 10 + static_cast<std::uint64_t>(t));
     const Matrix expected = full_causal(s);
     for (Index prompt = 1; prompt <= t; ++prompt) {
       INFO("T = " << t << ", prompt " << prompt);
@@ -105,16 +89,16 @@ TEST_CASE("a cached decode equals full causal multi-head attention", "[kv_cache]
 }
 
 TEST_CASE("decode_step works in chunks of any size, and for one head", "[kv_cache]") {
-  const Setup s = make_setup(12, 8, 2, 3);
+  const RandomLayer s = random_layer(12, 8, 2, 3);
   KvCache cache(12, 8);
   check_matrix_close(decode_in_chunks(s, cache, {5, 1, 3, 1, 2}), full_causal(s));
-  const Setup one = make_setup(6, 4, 1, 4);
+  const RandomLayer one = random_layer(6, 4, 1, 4);
   KvCache single(6, 4);
   check_matrix_close(decode_in_chunks(one, single, {2, 1, 1, 1, 1}), full_causal(one));
 }
 
 TEST_CASE("each cached step equals recomputing everything for the last token", "[kv_cache]") {
-  const Setup s = make_setup(9, 16, 4, 21);
+  const RandomLayer s = random_layer(9, 16, 4, 21);
   KvCache cache(9, 16);
   for (Index t = 0; t < 9; ++t) {
     const Matrix cached = qkv::decode_step(Matrix(s.x.row(t)), s.w, cache);
@@ -124,7 +108,7 @@ TEST_CASE("each cached step equals recomputing everything for the last token", "
 }
 
 TEST_CASE("generation without a cache equals full causal or windowed attention", "[kv_cache]") {
-  const Setup s = make_setup(9, 16, 4, 22);
+  const RandomLayer s = random_layer(9, 16, 4, 22);
   for (Index prompt : {1, 4, 9}) {
     INFO("prompt " << prompt);
     check_matrix_close(qkv::generate_without_cache(s.x, s.w, prompt), full_causal(s));
@@ -141,7 +125,7 @@ TEST_CASE("generation without a cache equals full causal or windowed attention",
 }
 
 TEST_CASE("a full cache refuses more tokens with a clear error and stays intact", "[kv_cache]") {
-  const Setup s = make_setup(5, 8, 2, 5);
+  const RandomLayer s = random_layer(5, 8, 2, 5);
   KvCache cache(4, 8);
   qkv::decode_step(Matrix(s.x.topRows(3)), s.w, cache);
   CHECK_THROWS_AS(qkv::decode_step(Matrix(s.x.middleRows(3, 2)), s.w, cache), qkv::ValueError);
@@ -158,8 +142,8 @@ TEST_CASE("a full cache refuses more tokens with a clear error and stays intact"
 }
 
 TEST_CASE("reset empties the cache and a reused cache decodes a new sequence", "[kv_cache]") {
-  const Setup first = make_setup(6, 8, 2, 6);
-  Setup second = make_setup(6, 8, 2, 7);
+  const RandomLayer first = random_layer(6, 8, 2, 6);
+  RandomLayer second = random_layer(6, 8, 2, 7);
   second.w = first.w;  // same layer, another sequence
   KvCache cache(6, 8);
   decode_in_chunks(first, cache, prompt_then_ones(2, 6));
@@ -172,7 +156,7 @@ TEST_CASE("reset empties the cache and a reused cache decodes a new sequence", "
 }
 
 TEST_CASE("KvCache and decode_step reject bad shapes and sizes", "[kv_cache]") {
-  const Setup s = make_setup(3, 8, 2, 8);
+  const RandomLayer s = random_layer(3, 8, 2, 8);
   CHECK_THROWS_AS(KvCache(0, 8), qkv::ValueError);
   CHECK_THROWS_AS(KvCache(4, 0), qkv::ValueError);
   KvCache cache(4, 8);
@@ -214,7 +198,7 @@ TEST_CASE("a window cache equals context-window attention, after wrapping many t
           "[kv_cache]") {
   for (Index window : {1, 2, 3, 5}) {
     const Index t = 4 * window + 6;  // the ring wraps at least four times
-    const Setup s = make_setup(t, 16, 4, 30 + static_cast<std::uint64_t>(window));
+    const RandomLayer s = random_layer(t, 16, 4, 30 + static_cast<std::uint64_t>(window));
     const Matrix expected = qkv::multi_head_attention(s.x, s.w, qkv::window_mask(t, window)).output;
     INFO("window " << window);
     WindowKvCache one_by_one(window, 16);
@@ -231,7 +215,7 @@ TEST_CASE("a window cache equals context-window attention, after wrapping many t
 }
 
 TEST_CASE("a window of one token: each output is its own value through W_o", "[kv_cache]") {
-  const Setup s = make_setup(5, 8, 2, 40);
+  const RandomLayer s = random_layer(5, 8, 2, 40);
   WindowKvCache cache(1, 8);
   const Matrix out = decode_in_chunks(s, cache, prompt_then_ones(2, 5));
   // Attending to one key gives weight 1: o_t = (x_t W_v) W_o.
@@ -239,7 +223,7 @@ TEST_CASE("a window of one token: each output is its own value through W_o", "[k
 }
 
 TEST_CASE("a window longer than the context is a plain causal cache", "[kv_cache]") {
-  const Setup s = make_setup(6, 8, 2, 41);
+  const RandomLayer s = random_layer(6, 8, 2, 41);
   WindowKvCache cache(10, 8);
   check_matrix_close(decode_in_chunks(s, cache, prompt_then_ones(2, 6)), full_causal(s));
   CHECK(cache.size() == 6);
@@ -248,8 +232,8 @@ TEST_CASE("a window longer than the context is a plain causal cache", "[kv_cache
 
 TEST_CASE("reset rewinds the ring: a reused window cache matches a fresh one", "[kv_cache]") {
   const Index window = 3, t = 11;
-  const Setup first = make_setup(10, 8, 2, 50);
-  Setup second = make_setup(t, 8, 2, 51);
+  const RandomLayer first = random_layer(10, 8, 2, 50);
+  RandomLayer second = random_layer(t, 8, 2, 51);
   second.w = first.w;
   const Matrix expected =
       qkv::multi_head_attention(second.x, second.w, qkv::window_mask(t, window)).output;
@@ -265,3 +249,5 @@ TEST_CASE("reset rewinds the ring: a reused window cache matches a fresh one", "
   cache.reset();
   check_matrix_close(decode_in_chunks(second, cache, prompt_then_ones(5, t)), expected);
 }
+
+}  // namespace qkv::testing

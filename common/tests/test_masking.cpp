@@ -17,10 +17,7 @@
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 
-using qkv::Index;
-using qkv::Mask;
-using qkv::Matrix;
-using qkv::testing::mask_from_rows;
+namespace qkv::testing {
 
 namespace {
 
@@ -298,3 +295,5 @@ TEST_CASE("padding: changing padded tokens changes no real token's output", "[ma
     CHECK(hidden.output.bottomRows(t - length).isZero(0));
   }
 }
+
+}  // namespace qkv::testing

@@ -12,11 +12,7 @@
 #include "qkv/golden.hpp"
 #include "qkv/random.hpp"
 
-using qkv::Index;
-using qkv::Matrix;
-using qkv::MultiHeadWeights;
-using qkv::testing::check_matrix_close;
-using qkv::testing::contains;
+namespace qkv::testing {
 
 namespace {
 
@@ -313,3 +309,5 @@ TEST_CASE("head_weights are the column slices of W_q, W_k and W_v", "[multi_head
   CHECK(w.d_model() == 4);
   CHECK(w.d_head() == 2);
 }
+
+}  // namespace qkv::testing

@@ -11,11 +11,7 @@
 #include "qkv/golden.hpp"
 #include "qkv/random.hpp"
 
-using qkv::Index;
-using qkv::Matrix;
-using qkv::MatrixD;
-using qkv::testing::check_matrix_close;
-using qkv::testing::matrix_from_json;
+namespace qkv::testing {
 
 TEST_CASE("project multiplies X by a weight, one token per row", "[projection]") {
   const Matrix x = qkv::matrix_from_rows({{1, 2, 0}, {0, -1, 3}});  // T = 2, d_model = 3
@@ -112,3 +108,5 @@ TEST_CASE("projection is linear: X W splits over tokens and over a sum of inputs
   check_matrix_close(qkv::project(x, w), (x.cast<double>() * w.cast<double>()).eval(), 1e-5, 1e-6,
                      "float vs double");
 }
+
+}  // namespace qkv::testing

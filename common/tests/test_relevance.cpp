@@ -5,11 +5,7 @@
 #include "qkv/catch.hpp"
 #include "qkv/random.hpp"
 
-using qkv::Index;
-using qkv::Matrix;
-using qkv::Vector;
-
-using qkv::vector_of;
+namespace qkv::testing {
 
 TEST_CASE("dot_product sums the elementwise products", "[relevance]") {
   CHECK(qkv::dot_product(vector_of({1, 2, 3}), vector_of({4, -5, 6})) == 1 * 4 - 2 * 5 + 3 * 6);
@@ -98,3 +94,5 @@ TEST_CASE("scaled dot products of random unit-variance vectors have spread near 
     CHECK_THAT(qkv::spread_of(raw / static_cast<float>(expected)).stddev, WithinRel(1.0, 0.05));
   }
 }
+
+}  // namespace qkv::testing

@@ -20,16 +20,9 @@
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
 #include "qkv/random.hpp"
+#include "random_layer.hpp"
 
-using qkv::Index;
-using qkv::Matrix;
-using qkv::RopeConfig;
-using qkv::RopeLayout;
-using qkv::VectorD;
-using qkv::testing::check_matrix_close;
-using qkv::testing::contains;
-using qkv::testing::equals;
-using qkv::testing::matrix_from_json;
+namespace qkv::testing {
 
 namespace {
 
@@ -51,19 +44,6 @@ double rotated_score(const Matrix& q, const Matrix& k, double m, double n,
   const Matrix q_rot = qkv::apply_rope(q, one_position(m), 1, config);
   const Matrix k_rot = qkv::apply_rope(k, one_position(n), 1, config);
   return static_cast<double>(q_rot.row(0).dot(k_rot.row(0)));
-}
-
-struct Layer {
-  Matrix x;
-  qkv::MultiHeadWeights w;
-};
-
-Layer random_layer(Index t, Index d_model, Index heads, std::uint64_t seed) {
-  qkv::Random random(seed);
-  Layer layer;
-  layer.x = qkv::random_normal(random, t, d_model);
-  layer.w = qkv::random_multi_head_weights(random, d_model, heads);
-  return layer;
 }
 
 }  // namespace
@@ -252,7 +232,7 @@ TEST_CASE("rotate-half is the interleaved rotation after a fixed permutation", "
 }
 
 TEST_CASE("without positions attention is permutation-equivariant; RoPE breaks it", "[rope]") {
-  const Layer layer = random_layer(5, 8, 2, 11);
+  const RandomLayer layer = random_layer(5, 8, 2, 11);
   const std::vector<Index> order{4, 2, 0, 3, 1};
   Matrix permuted(5, 8);
   for (Index i = 0; i < 5; ++i) permuted.row(i) = layer.x.row(order[static_cast<std::size_t>(i)]);
@@ -280,7 +260,7 @@ TEST_CASE("without positions attention is permutation-equivariant; RoPE breaks i
 }
 
 TEST_CASE("decoding with a cache of rotated keys equals full RoPE attention", "[rope]") {
-  const Layer layer = random_layer(9, 16, 4, 21);
+  const RandomLayer layer = random_layer(9, 16, 4, 21);
   for (double first : {0.0, 1000.0}) {
     INFO("first position " << first);
     const Matrix full = qkv::rope_multi_head_attention(
@@ -365,14 +345,16 @@ TEST_CASE("RoPE refuses odd heads and bad settings with errors that say why", "[
   bad.base = 0.5;
   CHECK_THROWS_AS(qkv::apply_rope(Matrix::Ones(2, 4), qkv::rope_positions(2), 1, bad),
                   qkv::ValueError);
-  const Layer odd = random_layer(3, 6, 2, 1);  // d_head 3
+  const RandomLayer odd = random_layer(3, 6, 2, 1);  // d_head 3
   CHECK_THROWS_WITH(qkv::rope_multi_head_attention(odd.x, odd.w, qkv::rope_positions(3)),
                     contains("rope_multi_head_attention: d_head = 3"));
   qkv::KvCache cache(3, 6);
   CHECK_THROWS_AS(qkv::rope_decode_step(odd.x, odd.w, cache), qkv::ValueError);
   CHECK(cache.size() == 0);
-  const Layer layer = random_layer(3, 8, 2, 1);
+  const RandomLayer layer = random_layer(3, 8, 2, 1);
   qkv::KvCache small(2, 8);
   CHECK_THROWS_AS(qkv::rope_decode_step(layer.x, layer.w, small), qkv::ValueError);
   CHECK(small.size() == 0);
 }
+
+}  // namespace qkv::testing

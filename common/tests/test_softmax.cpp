@@ -15,12 +15,7 @@
 #include "qkv/golden.hpp"
 #include "qkv/random.hpp"
 
-using qkv::Index;
-using qkv::Matrix;
-using qkv::MatrixD;
-using qkv::Vector;
-using qkv::testing::check_matrix_close;
-using qkv::testing::matrix_from_json;
+namespace qkv::testing {
 
 namespace {
 constexpr float inf = std::numeric_limits<float>::infinity();
@@ -207,3 +202,5 @@ TEST_CASE("softmax_rows equals the row-by-row formula across column chunks") {
     CHECK_THAT(masked_weights, qkv::testing::equals(Matrix::Zero(rows, cols)));
   }
 }
+
+}  // namespace qkv::testing

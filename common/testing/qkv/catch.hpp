@@ -18,7 +18,10 @@ using Catch::Approx;
 using Catch::Matchers::WithinAbs;
 using Catch::Matchers::WithinRel;
 
+#include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace qkv::testing {
 /// The base of a typed matcher (`bool match(const T&) const` and `std::string describe()
@@ -38,5 +41,37 @@ inline auto contains(const std::string& text) {
 #else
   return Catch::Matchers::Contains(text);
 #endif
+}
+
+/// Matches a string that contains every one of `parts`; a failure names the missing ones:
+/// `CHECK_THAT(out, contains_all({"0 of 3 done", "[next] add_one"}))`.
+class ContainsAll : public MatcherBase<std::string> {
+ public:
+  explicit ContainsAll(std::vector<std::string> parts) : parts_(std::move(parts)) {}
+  bool match(const std::string& text) const override {
+    missing_.clear();
+    for (const std::string& part : parts_)
+      if (text.find(part) == std::string::npos) missing_.push_back(part);
+    return missing_.empty();
+  }
+  std::string describe() const override {
+    std::string out = "contains all of " + quoted(parts_);
+    if (!missing_.empty()) out += "; missing " + quoted(missing_);
+    return out;
+  }
+
+ private:
+  static std::string quoted(const std::vector<std::string>& texts) {
+    std::string out;
+    for (const std::string& text : texts) out += (out.empty() ? "\"" : ", \"") + text + "\"";
+    return out;
+  }
+  std::vector<std::string> parts_;
+  mutable std::vector<std::string> missing_;  // of the last match(), for describe()
+};
+
+/// See ContainsAll.
+inline ContainsAll contains_all(std::initializer_list<std::string> parts) {
+  return ContainsAll(std::vector<std::string>(parts));
 }
 }  // namespace qkv::testing

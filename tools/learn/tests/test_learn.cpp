@@ -22,6 +22,7 @@
 namespace fs = std::filesystem;
 using namespace qkv::learn;
 using qkv::testing::contains;
+using qkv::testing::contains_all;
 
 namespace {
 
@@ -168,6 +169,18 @@ struct Fixture {
   fs::path build;
   fs::path file(const std::string& name) const { return root / "exercises" / name; }
   fs::path solution(const std::string& name) const { return root / "solutions" / name; }
+  /// Copies the reference solution over the learner's file `name`, as a learner who has
+  /// solved it would leave it.
+  void solve(const std::string& name) const {
+    fs::copy_file(solution(name), file(name), fs::copy_options::overwrite_existing);
+  }
+  /// `qkv-learn check [id]` on this tree.
+  Result check(const std::string& id = "") const {
+    if (id.empty()) return learn({"--root", root.string(), "check"});
+    return learn({"--root", root.string(), "check", id});
+  }
+  /// `qkv-learn status` on this tree.
+  Result status() const { return learn({"--root", root.string(), "status"}); }
 };
 
 Fixture fresh_fixture() {
@@ -387,6 +400,13 @@ Failure check_failure(std::string macro, std::string original, std::string expan
   return f;
 }
 
+// A report's counts on one line, so that a failed check shows them all.
+std::string counts(const TestReport& r) {
+  return "parsed " + std::to_string(static_cast<int>(r.parsed)) + ", cases " +
+         std::to_string(r.cases) + " (" + std::to_string(r.cases_failed) + " failed), " +
+         std::to_string(r.checks_failed) + " checks failed";
+}
+
 std::string described(const Failure& f) {
   std::string text;
   for (const auto& line : describe_failure(f, as_is)) text += line + "\n";
@@ -396,10 +416,7 @@ std::string described(const Failure& f) {
 
 TEST_CASE("read_catch_xml finds a stub's 'not done yet'", "[learn]") {
   const auto report = read_catch_xml(kStubReport);
-  CHECK(report.parsed);
-  CHECK(report.cases == 1);
-  CHECK(report.cases_failed == 1);
-  CHECK(report.checks_failed == 70);
+  CHECK(counts(report) == "parsed 1, cases 1 (1 failed), 70 checks failed");
   REQUIRE(report.first_failure);
   const auto& f = *report.first_failure;
   CHECK(is_not_done(f));
@@ -415,10 +432,7 @@ TEST_CASE("read_catch_xml finds a stub's 'not done yet'", "[learn]") {
 TEST_CASE("read_catch_xml reads a v3 report: the first failure, its section and message",
           "[learn]") {
   const auto report = read_catch_xml(kWrongReport);
-  CHECK(report.parsed);
-  CHECK(report.cases == 2);
-  CHECK(report.cases_failed == 1);
-  CHECK(report.checks_failed == 2);
+  CHECK(counts(report) == "parsed 1, cases 2 (1 failed), 2 checks failed");
   REQUIRE(report.first_failure);
   const auto& f = *report.first_failure;
   CHECK(!is_not_done(f));
@@ -430,10 +444,8 @@ TEST_CASE("read_catch_xml reads a v3 report: the first failure, its section and 
   const auto text = described(f);
   CHECK_THAT(text,
              contains("in test case \"top_k breaks ties by the lower index\" / \"with ties\""));
-  CHECK_THAT(text, contains("at exercises/01_x/test_top_k.cpp:23"));
-  CHECK_THAT(text, contains("expected: { 1, 2 }\n"));
-  CHECK_THAT(text, contains("got:      { 2, 1 }\n"));
-  CHECK_THAT(text, contains("with: trial := 3"));
+  CHECK_THAT(text, contains_all({"at exercises/01_x/test_top_k.cpp:23", "expected: { 1, 2 }\n",
+                                 "got:      { 2, 1 }\n", "with: trial := 3"}));
 }
 
 TEST_CASE("read_catch_xml finds the test case a crash happened in, after a failed one", "[learn]") {
@@ -767,14 +779,12 @@ TEST_CASE("list shows every exercise in manifest order", "[learn]") {
 
 TEST_CASE("status on a fresh tree: 0 of N done, and the first exercise is next", "[learn]") {
   const auto f = fresh_fixture();
-  const auto result = learn({"--root", f.root.string(), "status"});
+  const auto result = f.status();
   CHECK(result.code == 0);
-  CHECK_THAT(result.out, contains("the first 0 in order pass; 0 of 3 done"));
-  CHECK_THAT(result.out, contains("[next] add_one"));
-  CHECK_THAT(result.out, contains("[todo] top_two"));
-  CHECK_THAT(result.out, contains("[todo] safe_ratio"));
-  CHECK_THAT(result.out, contains("Next: add_one (Add one)"));
-  CHECK_THAT(result.out, contains("open   " + shown(f.file("01_first/add_one.cpp"))));
+  CHECK_THAT(result.out,
+             contains_all({"the first 0 in order pass; 0 of 3 done", "[next] add_one",
+                           "[todo] top_two", "[todo] safe_ratio", "Next: add_one (Add one)",
+                           "open   " + shown(f.file("01_first/add_one.cpp"))}));
   // In manifest order, under their chapters.
   CHECK(result.out.find("01_first") < result.out.find("add_one"));
   CHECK(result.out.find("top_two") < result.out.find("02_second"));
@@ -783,21 +793,19 @@ TEST_CASE("status on a fresh tree: 0 of N done, and the first exercise is next",
 
 TEST_CASE("status after copying one solution: 1 of N done, and it names the next", "[learn]") {
   const auto f = fresh_fixture();
-  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
-                fs::copy_options::overwrite_existing);
-  const auto result = learn({"--root", f.root.string(), "status"});
+  f.solve("01_first/add_one.cpp");
+  const auto result = f.status();
   CHECK(result.code == 0);
-  CHECK_THAT(result.out, contains("the first 1 in order pass; 1 of 3 done"));
-  CHECK_THAT(result.out, contains("[done] add_one"));
-  CHECK_THAT(result.out, contains("[next] top_two"));
-  CHECK_THAT(result.out, contains("Next: top_two (The two largest values, largest first)"));
-  CHECK_THAT(result.out, contains("open   " + shown(f.file("01_first/top_two.cpp"))));
+  CHECK_THAT(result.out, contains_all({"the first 1 in order pass; 1 of 3 done", "[done] add_one",
+                                       "[next] top_two",
+                                       "Next: top_two (The two largest values, largest first)",
+                                       "open   " + shown(f.file("01_first/top_two.cpp"))}));
 }
 
 TEST_CASE("check of a stub says it is not done, which file to edit, and where hints are",
           "[learn]") {
   const auto f = fresh_fixture();
-  const auto result = learn({"--root", f.root.string(), "check", "top_two"});
+  const auto result = f.check("top_two");
   CHECK(result.code == 1);
   CHECK_THAT(result.out, contains("top_two is not done yet."));
   CHECK_THAT(result.out,
@@ -808,23 +816,25 @@ TEST_CASE("check of a stub says it is not done, which file to edit, and where hi
   CHECK_THAT(result.out, contains(" hint top_two)"));
 }
 
+// top_two sorted the wrong way round: the smaller of the two first.
+const char* const kWrongTopTwo =
+    "#include \"top_two.hpp\"\n#include <algorithm>\n#include <stdexcept>\n"
+    "std::vector<int> top_two(std::vector<int> values) {\n"
+    "  if (values.size() < 2) throw std::invalid_argument(\"too few\");\n"
+    "  std::sort(values.begin(), values.end());\n"
+    "  return {values[values.size() - 2], values.back()};\n}\n";
+
 TEST_CASE("check explains the first failing expectation: expected, got, and the hint", "[learn]") {
   const auto f = fresh_fixture();
-  // Sorted the wrong way round.
-  write_file(f.file("01_first/top_two.cpp"),
-             "#include \"top_two.hpp\"\n#include <algorithm>\n#include <stdexcept>\n"
-             "std::vector<int> top_two(std::vector<int> values) {\n"
-             "  if (values.size() < 2) throw std::invalid_argument(\"too few\");\n"
-             "  std::sort(values.begin(), values.end());\n"
-             "  return {values[values.size() - 2], values.back()};\n}\n");
-  const auto result = learn({"--root", f.root.string(), "check", "top_two"});
+  write_file(f.file("01_first/top_two.cpp"), kWrongTopTwo);
+  const auto result = f.check("top_two");
   CHECK(result.code == 1);
-  CHECK_THAT(result.out, contains("top_two fails 1 of 2 test cases"));
-  CHECK_THAT(result.out, contains("in test case \"top_two keeps the largest two, largest first\""));
-  CHECK_THAT(result.out, contains("exercises/01_first/test_top_two.cpp:7"));
-  CHECK_THAT(result.out, contains("CHECK( top_two({1, 5, 3}) == std::vector<int>{5, 3} )"));
-  CHECK_THAT(result.out, contains("expected: { 5, 3 }"));
-  CHECK_THAT(result.out, contains("got:      { 3, 5 }"));
+  CHECK_THAT(result.out,
+             contains_all({"top_two fails 1 of 2 test cases",
+                           "in test case \"top_two keeps the largest two, largest first\"",
+                           "exercises/01_first/test_top_two.cpp:7",
+                           "CHECK( top_two({1, 5, 3}) == std::vector<int>{5, 3} )",
+                           "expected: { 5, 3 }", "got:      { 3, 5 }"}));
   CHECK_THAT(squeeze(result.out),
              contains("hint 1 of 3: Order the values from the largest down, then keep two."));
   CHECK_THAT(squeeze(result.out), !contains("Sort a copy in descending order"));
@@ -836,27 +846,25 @@ TEST_CASE("check of a file that does not compile shows the compiler's first erro
   write_file(f.file("01_first/add_one.cpp"),
              "#include \"add_one.hpp\"\nint add_one(int x) {\n  return x + one;\n}\n"
              "int broken() { return nothing; }\n");
-  const auto result = learn({"--root", f.root.string(), "check", "add_one"});
+  const auto result = f.check("add_one");
   CHECK(result.code == 1);
-  CHECK_THAT(result.out, contains("add_one does not compile. The first of 2 errors:"));
-  CHECK_THAT(result.out, contains("add_one.cpp:3:14: error: 'one' was not declared"));
-  CHECK_THAT(result.out, contains("return x + one;"));
+  CHECK_THAT(result.out,
+             contains_all({"add_one does not compile. The first of 2 errors:",
+                           "add_one.cpp:3:14: error: 'one' was not declared", "return x + one;"}));
   CHECK_THAT(result.out, !contains("nothing"));
   CHECK_THAT(squeeze(result.out), contains("hint 1 of 2: One more than x."));
   CHECK_THAT(squeeze(result.out), !contains("Return x + 1."));
   // status sees it too, without stopping at it.
-  const auto status = learn({"--root", f.root.string(), "status"});
+  const auto status = f.status();
   CHECK(status.code == 0);
-  CHECK_THAT(status.out, contains("[next] add_one"));
-  CHECK_THAT(status.out, contains("(does not compile)"));
-  CHECK_THAT(status.out, contains("the first 0 in order pass; 0 of 3 done"));
+  CHECK_THAT(status.out, contains_all({"[next] add_one", "(does not compile)",
+                                       "the first 0 in order pass; 0 of 3 done"}));
 }
 
 TEST_CASE("check with no id goes in order and stops at the first failing exercise", "[learn]") {
   const auto f = fresh_fixture();
-  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
-                fs::copy_options::overwrite_existing);
-  const auto result = learn({"--root", f.root.string(), "check"});
+  f.solve("01_first/add_one.cpp");
+  const auto result = f.check();
   CHECK(result.code == 1);
   CHECK_THAT(result.out, contains("add_one passes"));
   CHECK_THAT(result.out, contains("top_two is not done yet"));
@@ -864,10 +872,8 @@ TEST_CASE("check with no id goes in order and stops at the first failing exercis
   CHECK_THAT(result.out, contains("the first 1 in order pass; 1 of 3 done."));
 
   for (const std::string id : {"top_two", "safe_ratio"})
-    fs::copy_file(f.solution((id == "top_two" ? "01_first/" : "02_second/") + id + ".cpp"),
-                  f.file((id == "top_two" ? "01_first/" : "02_second/") + id + ".cpp"),
-                  fs::copy_options::overwrite_existing);
-  const auto all = learn({"--root", f.root.string(), "check"});
+    f.solve((id == "top_two" ? "01_first/" : "02_second/") + id + ".cpp");
+  const auto all = f.check();
   CHECK(all.code == 0);
   CHECK_THAT(all.out, contains("All 3 exercises pass: the first 3 in order pass; 3 of 3 done."));
 }
@@ -881,8 +887,7 @@ TEST_CASE("solution stays hidden until the exercise passes, or with --force", "[
   const auto forced = learn({"--root", f.root.string(), "solution", "add_one", "--force"});
   CHECK(forced.code == 0);
   CHECK_THAT(forced.out, contains("int add_one(int x) { return x + 1; }"));
-  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
-                fs::copy_options::overwrite_existing);
+  f.solve("01_first/add_one.cpp");
   const auto earned = learn({"--root", f.root.string(), "solution", "add_one"});
   CHECK(earned.code == 0);
   CHECK_THAT(earned.out, contains("int add_one(int x) { return x + 1; }"));
@@ -987,8 +992,7 @@ TEST_CASE("watch checks again on save, and moves on when the exercise passes", "
   watch.close_input();
   REQUIRE(watch.wait_for("Watching", 120));
   CHECK_THAT(watch.output(), contains("add_one is not done yet"));
-  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
-                fs::copy_options::overwrite_existing);
+  f.solve("01_first/add_one.cpp");
   const int code = watch.finish(120);
   INFO(watch.output());
   CHECK(code == 0);
@@ -1015,12 +1019,6 @@ TEST_CASE("watch stops cleanly on Ctrl-C", "[learn]") {
 // Verdicts that must be about the file on disk now, crashes, edited tests, CI's stub check
 
 namespace {
-const char* const kWrongTopTwo =
-    "#include \"top_two.hpp\"\n#include <algorithm>\n#include <stdexcept>\n"
-    "std::vector<int> top_two(std::vector<int> values) {\n"
-    "  if (values.size() < 2) throw std::invalid_argument(\"too few\");\n"
-    "  std::sort(values.begin(), values.end());\n"
-    "  return {values[values.size() - 2], values.back()};\n}\n";
 
 /// Sets a file's modification time `seconds` into the past.
 void age(const fs::path& file, int seconds) {
@@ -1033,19 +1031,19 @@ TEST_CASE("a save the build's time stamps miss is still judged (the object is ne
   const auto file = f.file("01_first/top_two.cpp");
   fs::remove(f.build / "qkv-learn" / "top_two.built");  // no record yet: stamps are trusted
   write_file(file, kWrongTopTwo);
-  const auto wrong = learn({"--root", f.root.string(), "check", "top_two"});
+  const auto wrong = f.check("top_two");
   CHECK_THAT(wrong.out, contains("top_two fails 1 of 2 test cases"));
   // The right code, saved while the object was being written: its time stamp is older
   // than the object's, so ninja sees nothing to do.
-  fs::copy_file(f.solution("01_first/top_two.cpp"), file, fs::copy_options::overwrite_existing);
+  f.solve("01_first/top_two.cpp");
   age(file, 60);
-  const auto right = learn({"--root", f.root.string(), "check", "top_two"});
+  const auto right = f.check("top_two");
   CHECK(right.code == 0);
   CHECK_THAT(right.out, contains("top_two passes"));
   // And status, which builds all exercises in one go, sees it as well.
   write_file(file, kWrongTopTwo);
   age(file, 120);
-  const auto status = learn({"--root", f.root.string(), "status"});
+  const auto status = f.status();
   CHECK_THAT(status.out, contains("[todo] top_two"));
 }
 
@@ -1063,7 +1061,7 @@ TEST_CASE("watch judges a save that lands while a check runs", "[learn]") {
   write_file(file, "#include \"add_one.hpp\"\nint add_one(int x) { return x + 2; }\n");
   REQUIRE(watch.wait_for("saved, checking", 30));
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // inside the 1.5 s test run
-  fs::copy_file(f.solution("01_first/add_one.cpp"), file, fs::copy_options::overwrite_existing);
+  f.solve("01_first/add_one.cpp");
   const bool passed = watch.wait_for("add_one passes", 120);
   INFO(watch.output());
   CHECK(passed);
@@ -1073,15 +1071,18 @@ TEST_CASE("a crash is reported as a crash: the signal, the test case, how many r
   const auto f = fresh_fixture();
   const auto file = f.file("02_second/safe_ratio.cpp");
   // Aborts in the second of the four test cases, as a bounds check does (contract D).
-  write_file(
-      file,
-      "#include \"safe_ratio.hpp\"\n#include <cstdio>\n#include <cstdlib>\n"
-      "double safe_ratio(double a, double b) {\n"
-      "  if (b == 0) {\n"
-      "    std::fputs(\"qkv-assert: exercises/02_second/safe_ratio.cpp:5: index < size()\\n\","
-      " stderr);\n"
-      "    std::abort();\n  }\n  return a / b;\n}\n");
-  const auto assertion = learn({"--root", f.root.string(), "check", "safe_ratio"});
+  write_file(file, R"(#include "safe_ratio.hpp"
+#include <cstdio>
+#include <cstdlib>
+double safe_ratio(double a, double b) {
+  if (b == 0) {
+    std::fputs("qkv-assert: exercises/02_second/safe_ratio.cpp:5: index < size()\n", stderr);
+    std::abort();
+  }
+  return a / b;
+}
+)");
+  const auto assertion = f.check("safe_ratio");
   CHECK(assertion.code == 1);
   CHECK_THAT(assertion.out, contains("safe_ratio crashed: your code indexed out of range at " +
                                      shown(f.file("02_second/safe_ratio.cpp")) + ":5."));
@@ -1090,16 +1091,20 @@ TEST_CASE("a crash is reported as a crash: the signal, the test case, how many r
                                      "zero\" (the 2 after it did not run)"));
   CHECK_THAT(assertion.out, !contains("fails 2 of 2"));
   // A plain segfault, in the last test case.
-  write_file(file,
-             "#include \"safe_ratio.hpp\"\n#include <csignal>\n#include <stdexcept>\n"
-             "double safe_ratio(double a, double b) {\n"
-             "  if (b == 0) throw std::domain_error(\"zero\");\n"
-             "  if (a > 1e100) std::raise(SIGSEGV);\n  return a / b;\n}\n");
-  const auto segfault = learn({"--root", f.root.string(), "check", "safe_ratio"});
+  write_file(file, R"(#include "safe_ratio.hpp"
+#include <csignal>
+#include <stdexcept>
+double safe_ratio(double a, double b) {
+  if (b == 0) throw std::domain_error("zero");
+  if (a > 1e100) std::raise(SIGSEGV);
+  return a / b;
+}
+)");
+  const auto segfault = f.check("safe_ratio");
   CHECK(segfault.code == 1);
   CHECK_THAT(segfault.out, contains("safe_ratio crashed: SIGSEGV (invalid memory access)."));
   CHECK_THAT(segfault.out, contains("in test case 4 of 4, \"safe_ratio of large numbers\"\n"));
-  const auto status = learn({"--root", f.root.string(), "status"});
+  const auto status = f.status();
   CHECK_THAT(status.out, contains("safe_ratio"));
   CHECK_THAT(status.out, contains("(crashes)"));
 }
@@ -1112,13 +1117,13 @@ TEST_CASE("an edited test file is named in every verdict, and reset --test resto
   const auto original = slurp(test);
   const auto mine = original + "// my change\n";
   write_file(test, mine);
-  const auto check = learn({"--root", f.root.string(), "check", "add_one"});
+  const auto check = f.check("add_one");
   CHECK_THAT(squeeze(check.out), contains("exercises/01_first/test_add_one.cpp differs from "
                                           "git's: this verdict is about your version"));
   CHECK_THAT(squeeze(check.out), contains("reset add_one --test"));
-  const auto status = learn({"--root", f.root.string(), "status"});
+  const auto status = f.status();
   CHECK_THAT(status.out, contains("(its test file is edited)"));
-  const auto other = learn({"--root", f.root.string(), "check", "top_two"});
+  const auto other = f.check("top_two");
   CHECK_THAT(other.out, !contains("differs from git's"));
 
   const auto reset = learn({"--root", f.root.string(), "reset", "add_one", "--test", "--yes"});
@@ -1134,7 +1139,7 @@ TEST_CASE("an edited test file is named in every verdict, and reset --test resto
     }
   }
   CHECK(backed_up);
-  const auto again = learn({"--root", f.root.string(), "check", "add_one"});
+  const auto again = f.check("add_one");
   CHECK_THAT(again.out, !contains("differs from git's"));
 }
 
@@ -1145,8 +1150,7 @@ TEST_CASE("status --expect-stubs: every stub's test fails and names its file", "
   CHECK_THAT(stubs.out, contains("ok:   add_one fails on its stub and names "
                                  "exercises/01_first/add_one.cpp"));
   CHECK_THAT(stubs.out, contains("3 passed, 0 failed"));
-  fs::copy_file(f.solution("01_first/add_one.cpp"), f.file("01_first/add_one.cpp"),
-                fs::copy_options::overwrite_existing);
+  f.solve("01_first/add_one.cpp");
   const auto solved = learn({"--root", f.root.string(), "status", "--expect-stubs"});
   CHECK(solved.code == 1);
   CHECK_THAT(solved.out, contains("FAIL: add_one passes with the untouched stub"));

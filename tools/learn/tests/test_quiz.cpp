@@ -20,6 +20,7 @@ using qkv::learn::Quiz;
 using qkv::learn::QuizRequest;
 using qkv::learn::run_quiz;
 using qkv::testing::contains;
+using qkv::testing::contains_all;
 
 namespace {
 
@@ -251,15 +252,11 @@ TEST_CASE("a quiz asks every question and explains every answer", "[quiz]") {
   CHECK(right > chosen);
   CHECK(other > right);
   CHECK(other != std::string::npos);
-  CHECK_THAT(result.out, contains("  A (your answer):\n"));
-  CHECK_THAT(result.out, contains("  B (right):\n"));
-  CHECK_THAT(result.out, contains("Please type one letter, A to B"));
-  CHECK_THAT(result.out, contains("Right: B."));
-  CHECK_THAT(result.out, contains("    a code block\n      indented\n"));
-  CHECK_THAT(result.out, contains("Right: all 3 matched."));
-  CHECK_THAT(result.out, contains("The value is handed over."));
-  CHECK_THAT(result.out, contains("3 of 4 right."));
-  CHECK_THAT(result.out, contains("Worth another look: 1 (First)."));
+  CHECK_THAT(result.out,
+             contains_all(
+                 {"  A (your answer):\n", "  B (right):\n", "Please type one letter, A to B",
+                  "Right: B.", "    a code block\n      indented\n", "Right: all 3 matched.",
+                  "The value is handed over.", "3 of 4 right.", "Worth another look: 1 (First)."}));
   CHECK(count(result.out, "\033[") == 0);
 }
 
@@ -275,16 +272,14 @@ TEST_CASE("a matching answer is read in several spellings, and wrong pairs are n
   CHECK_THAT(wrong.out, contains("Please give one letter, a to c, for each of the 3 numbers."));
   CHECK(count(wrong.out, "Please give one letter") == 1);
   const Run swapped = run(chapter("09"), root, "b\nb\nb a c\na\n");
-  CHECK_THAT(swapped.out, contains("1 of 3 matched."));
-  CHECK_THAT(swapped.out, contains("2. key -> c (you said a; it is c):\n"));
-  CHECK_THAT(swapped.out, contains("1. query -> b (right):"));
+  CHECK_THAT(swapped.out, contains_all({"1 of 3 matched.", "2. key -> c (you said a; it is c):\n",
+                                        "1. query -> b (right):"}));
   // Markup in an item or a title is not shown as it is.
   const fs::path marked = fake_repo(
       "marked", replaced(with("1. query: b", "1. `query`: b"), "## 1. First", "## 1. *First*"));
   const Run shown = run(chapter("09"), marked, "a\nb\nb a c\na\n");
-  CHECK_THAT(shown.out, contains("Question 1 of 4: First\n"));
-  CHECK_THAT(shown.out, contains("  1. query -> b (right):\n"));
-  CHECK_THAT(shown.out, contains("Worth another look: 1 (First), 3 (Matching)."));
+  CHECK_THAT(shown.out, contains_all({"Question 1 of 4: First\n", "  1. query -> b (right):\n",
+                                      "Worth another look: 1 (First), 3 (Matching)."}));
   CHECK_THAT(swapped.out, contains("3 of 4 right."));
 }
 
@@ -304,11 +299,9 @@ TEST_CASE("a quiz without a chapter asks which one", "[quiz]") {
   const Run result = run(QuizRequest{}, root, "7\n9\nb\nb\nbca\na\n");
   INFO(result.out << result.err);
   CHECK(result.exit_code == 0);
-  CHECK_THAT(result.out, contains("  08_other\n  09_test\n"));
-  CHECK_THAT(result.out, contains("Chapter (08 to 09, q to stop): "));
-  CHECK_THAT(result.out, contains("There is no chapter '7'."));
-  CHECK_THAT(result.out, contains("Chapter 9 quiz: Testing"));
-  CHECK_THAT(result.out, contains("4 of 4 right."));
+  CHECK_THAT(result.out, contains_all({"  08_other\n  09_test\n", "Chapter (08 to 09, q to stop): ",
+                                       "There is no chapter '7'.", "Chapter 9 quiz: Testing",
+                                       "4 of 4 right."}));
   const Run none = run(QuizRequest{}, root, "");
   CHECK(none.exit_code == 2);
   CHECK_THAT(none.err, contains("no chapter chosen"));
@@ -402,9 +395,8 @@ TEST_CASE("the docs page folds every answer in a <details> block", "[quiz]") {
   CHECK(page.find("**B** is right.") > details);
   CHECK(page.find("a comes first.") > details);
   CHECK(page.find("b comes second.") > details);
-  CHECK_THAT(page, contains("- **1. query → b:** The query looks."));
-  CHECK_THAT(page, contains("**1b, 2c, 3a**"));
-  CHECK_THAT(page, contains("- **B (right):** a comes first.\n\n  A second paragraph.\n"));
+  CHECK_THAT(page, contains_all({"- **1. query → b:** The query looks.", "**1b, 2c, 3a**",
+                                 "- **B (right):** a comes first.\n\n  A second paragraph.\n"}));
 }
 
 TEST_CASE("the docs pages of the real quizzes render in Doxygen without a warning",
