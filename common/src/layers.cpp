@@ -228,12 +228,18 @@ void check_rows_to_append(const Matrix& k_rows, const Matrix& v_rows, Index widt
                  "values", v_rows);
 }
 
+// What both caches allocate: `rows` rows of keys and as many of values, `width` numbers each.
+void allocate_rows(Matrix& keys, Matrix& values, Index rows, Index width, std::string_view function,
+                   std::string_view what) {
+  require(rows >= 1 && width >= 1, function, what);
+  keys.resize(rows, width);
+  values.resize(rows, width);
+}
+
 }  // namespace
 
 KvCache::KvCache(Index capacity, Index width) {
-  require(capacity >= 1 && width >= 1, "KvCache", "capacity and width must be positive");
-  keys_.resize(capacity, width);
-  values_.resize(capacity, width);
+  allocate_rows(keys_, values_, capacity, width, "KvCache", "capacity and width must be positive");
 }
 
 void KvCache::append(const Matrix& k_rows, const Matrix& v_rows) {
@@ -250,9 +256,8 @@ void KvCache::append(const Matrix& k_rows, const Matrix& v_rows) {
 }
 
 WindowKvCache::WindowKvCache(Index window, Index width) {
-  require(window >= 1 && width >= 1, "WindowKvCache", "window and width must be positive");
-  keys_.resize(window, width);
-  values_.resize(window, width);
+  allocate_rows(keys_, values_, window, width, "WindowKvCache",
+                "window and width must be positive");
 }
 
 void WindowKvCache::append(const Matrix& k_rows, const Matrix& v_rows) {

@@ -23,8 +23,7 @@
 #include "qkv/terminal.hpp"
 #include "qkv/timing.hpp"
 
-using qkv::Matrix;
-using qkv::testing::contains;
+namespace qkv::testing {
 
 TEST_CASE("format_matrix aligns labelled rows and columns", "[print]") {
   const Matrix m = qkv::matrix_from_rows({{1, -2.5f}, {0.25f, 100}});
@@ -169,9 +168,7 @@ TEST_CASE("write_svg_heatmap writes a complete SVG with every value and label", 
   CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
   CHECK_THAT(svg, contains("</svg>"));
   CHECK_THAT(svg, contains("weights &lt;T x T&gt;"));  // escaped
-  CHECK_THAT(svg, contains("k&amp;1"));
-  CHECK_THAT(svg, contains(">0.10<"));
-  CHECK_THAT(svg, contains(">0.90<"));
+  CHECK_THAT(svg, contains_all({"k&amp;1", ">0.10<", ">0.90<"}));
   // The scale under the cells: a viridis bar labelled at 0, 1/4, .., 1 of 0.10 to 0.90.
   CHECK_THAT(svg, contains("<linearGradient id=\"scale\">"));
   CHECK_THAT(svg, contains("fill=\"url(#scale)\""));
@@ -320,6 +317,21 @@ TEST_CASE("JsonObject writes integers exactly and knows which matrix it holds", 
   CHECK(parsed["big"].get<long long>() == (1LL << 53));
 }
 
+TEST_CASE("JsonObject::of and add_all add key, value pairs in order, as add() would", "[json]") {
+  qkv::JsonObject by_add;
+  by_add.add("kv_heads", qkv::Index{8});
+  by_add.add("relative_error", 0.25);
+  by_add.add("name", "gqa");
+  const qkv::JsonObject row =
+      qkv::JsonObject::of("kv_heads", qkv::Index{8}, "relative_error", 0.25, "name", "gqa");
+  CHECK(row.dump() == by_add.dump());
+  CHECK(row.dump() == "{\n  \"kv_heads\": 8,\n  \"relative_error\": 0.25,\n  \"name\": \"gqa\"\n}");
+  qkv::JsonObject chained;
+  chained.add_all("kv_heads", qkv::Index{8}).add_all("relative_error", 0.25, "name", "gqa");
+  CHECK(chained.dump() == by_add.dump());
+  CHECK(qkv::JsonObject::of().empty());
+}
+
 TEST_CASE("Lesson::heatmap records its matrix once; show and heatmap agree", "[json]") {
   qkv::CommonOptions options;
   options.json = true;
@@ -373,9 +385,11 @@ TEST_CASE("Lesson::heatmap draws only what fits in the lesson's width and rows",
   close(saved);
   std::ifstream in(path);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK_THAT(text, contains("small one (3 x 3)\n"));
-  CHECK_THAT(text, contains("wide one (3 x 40): too large to draw here; --json has it"));
-  CHECK_THAT(text, contains("tall one (40 x 3): too large to draw here; --json has it"));
+  CHECK_THAT(text, contains_all({"small one (3 x 3)\n",
+                                 "wide one (3 x 40): too large to draw here; --json has it",
+                                 "tall one (40 x 3): too large to draw here; --json has it"}));
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) CHECK(qkv::display_columns(line) <= 100);
 }
+
+}  // namespace qkv::testing

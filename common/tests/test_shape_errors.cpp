@@ -31,10 +31,7 @@
 #include "qkv/toy_model.hpp"
 #include "qkv/train.hpp"
 
-using qkv::Matrix;
-using qkv::MatrixD;
-using qkv::Vector;
-using qkv::testing::contains;
+namespace qkv::testing {
 
 namespace {
 
@@ -114,6 +111,8 @@ TEST_CASE("attention.hpp checks Q, K, V and the mask", "[shapes]") {
   // attention() is scaled_dot_product_attention(...).output: the error is that function's.
   check_shape_error("scaled_dot_product_attention", {"5x4", "6x2"},
                     [&] { qkv::attention(q, k, ones(6, 2)); });
+  check_shape_error("attention_from_scores", {"3x4", "5x2"},
+                    [] { qkv::attention_from_scores(ones(3, 4), ones(5, 2)); });
 }
 
 TEST_CASE("masking.hpp checks the mask against the scores", "[shapes]") {
@@ -335,10 +334,10 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "dot_product", "cosine_similarity", "relevance_scores", "scaled_relevance_scores",
       "cosine_scores", "hard_retrieve", "project", "project_qkv", "attention_scores", "embed",
       "scaled_dot_product_attention", "check_attention_operands", "attention", "apply_mask",
-      "multi_head_attention", "attend_heads", "format_matrix_within", "merge_heads",
-      "check_multi_head_weights", "head_weights", "split_heads", "decode_step", "recompute_step",
-      "generate_without_cache", "format_matrix", "format_vector", "print_matrix", "print_vector",
-      "terminal_heatmap", "bar_chart", "write_svg_heatmap", "tiled_attention",
+      "attention_from_scores", "multi_head_attention", "attend_heads", "format_matrix_within",
+      "merge_heads", "check_multi_head_weights", "head_weights", "split_heads", "decode_step",
+      "recompute_step", "generate_without_cache", "format_matrix", "format_vector", "print_matrix",
+      "print_vector", "terminal_heatmap", "bar_chart", "write_svg_heatmap", "tiled_attention",
       "online_softmax_trace",
       // rope.hpp (chapter 07)
       "apply_rope", "rope_multi_head_attention", "rope_decode_step",
@@ -357,10 +356,11 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "row_entropy", "rank_by_relevance", "most_relevant", "spread_of", "mask_as_matrix",
       "additive_mask", "shape_of", "shape_label",
       // sizes only (ValueError when negative, zero or not dividing)
-      "causal_mask", "window_mask", "padding_mask", "query_key_padding_mask", "random_normal",
-      "random_uniform", "init_linear_weight", "random_qkv_weights", "random_multi_head_weights",
-      "require_heads_divide", "qkv_parameter_count", "multi_head_parameter_count", "kv_cache_bytes",
-      "cached_step_flops", "recompute_step_flops", "token_labels",
+      "mask_where", "causal_mask", "window_mask", "padding_mask", "query_key_padding_mask",
+      "random_normal", "random_uniform", "init_linear_weight", "random_qkv_weights",
+      "random_multi_head_weights", "require_heads_divide", "qkv_parameter_count",
+      "multi_head_parameter_count", "kv_cache_bytes", "cached_step_flops", "recompute_step_flops",
+      "token_labels",
       // no matrices at all
       "build_vocabulary", "matrix_from_rows", "vector_of", "require_shapes", "require",
       "report_error", "stdout_supports_color", "write_file_atomically", "json_number",
@@ -417,3 +417,5 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
     CHECK((shape_tested.count(name) + no_shapes.count(name)) == 1);
   }
 }
+
+}  // namespace qkv::testing

@@ -10,6 +10,7 @@
 /// caller never copies its operands to call them.
 
 #include <cmath>
+#include <utility>
 
 #include "qkv/error.hpp"
 #include "qkv/softmax.hpp"
@@ -57,6 +58,23 @@ void check_attention_operands(const Eigen::MatrixBase<DerivedQ>& q,
                  "keys and values must have the same number of rows (T_k)", "K", k, "V", v);
 }
 
+/// The rest of attention once the scores S are known (T_q x T_k, masked or not):
+/// \f$ W = \mathrm{softmax}_{\text{rows}}(S),\ O = W V \f$.
+/// @throws ShapeError unless V has T_k rows.
+template <typename Scalar, typename DerivedV>
+AttentionResultT<Scalar> attention_from_scores(
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> scores,
+    const Eigen::MatrixBase<DerivedV>& v) {
+  require_shapes(scores.cols() == v.rows(), "attention_from_scores",
+                 "V must have one row per key (T_k, the scores' columns)", "scores", scores, "V",
+                 v);
+  AttentionResultT<Scalar> result;
+  result.scores = std::move(scores);
+  result.weights = softmax_rows(result.scores);
+  result.output = result.weights * v;
+  return result;
+}
+
 /// Scaled dot-product attention:
 /// \f$ S = Q K^\top / \sqrt{d_k},\ W = \mathrm{softmax}_{\text{rows}}(S),\ O = W V \f$.
 /// Q is T_q x d_k, K is T_k x d_k, V is T_k x d_v. (masking.hpp adds the overload with a mask.)
@@ -66,11 +84,7 @@ AttentionResultT<typename DerivedQ::Scalar> scaled_dot_product_attention(
     const Eigen::MatrixBase<DerivedQ>& q, const Eigen::MatrixBase<DerivedK>& k,
     const Eigen::MatrixBase<DerivedV>& v) {
   check_attention_operands(q, k, v);
-  AttentionResultT<typename DerivedQ::Scalar> result;
-  result.scores = attention_scores(q, k);
-  result.weights = softmax_rows(result.scores);
-  result.output = result.weights * v;
-  return result;
+  return attention_from_scores(attention_scores(q, k), v);
 }
 
 /// Just the output \f$ \mathrm{softmax}(Q K^\top / \sqrt{d_k}) V \f$ (see

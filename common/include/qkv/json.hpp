@@ -39,6 +39,22 @@ class JsonObject {
   void add(std::string_view key, const JsonObject& object);
   /// A list of objects: a table, one object per row (chapter 08's tables).
   void add(std::string_view key, const std::vector<JsonObject>& rows);
+  /// add() for each pair, in order: `add_all("kv_heads", 8, "relative_error", 0.25)`.
+  template <typename T, typename... More>
+  JsonObject& add_all(std::string_view key, const T& value, const More&... more) {
+    static_assert(sizeof...(More) % 2 == 0, "add_all() takes key, value pairs");
+    add(key, value);
+    if constexpr (sizeof...(More) > 0) add_all(more...);
+    return *this;
+  }
+  /// An object of key, value pairs, in order: one row of a table,
+  /// `rows.push_back(JsonObject::of("kv_heads", kv, "relative_error", error))`.
+  template <typename... KeyValues>
+  static JsonObject of(const KeyValues&... key_values) {
+    JsonObject object;
+    if constexpr (sizeof...(KeyValues) > 0) object.add_all(key_values...);
+    return object;
+  }
 
   bool contains(std::string_view key) const;  ///< Whether `key` was added.
   /// Whether `key` was added with exactly this matrix (as add() would write it).

@@ -62,9 +62,7 @@ class Lesson {
   /// without a cast) or a string: `record("window", window, "mask_window", mask)`.
   template <typename T, typename... More>
   void record(std::string_view name, const T& value, const More&... more) {
-    static_assert(sizeof...(More) % 2 == 0, "record() takes name, value pairs");
-    json_.add(name, value);
-    if constexpr (sizeof...(More) > 0) record(more...);
+    json_.add_all(name, value, more...);
   }
   /// Records several matrices for `--json`, in order: `record({{"x", x}, {"w_q", w.w_q}})`.
   void record(

@@ -25,6 +25,17 @@
 
 namespace qkv {
 
+/// The T_q x T_k mask whose entry (i, j) is allowed(i, j), true where query i may see key j:
+/// how every mask below is made, e.g. the causal one is `mask_where(t, t, [](Index i, Index j)
+/// { return j <= i; })`.
+template <typename Allowed>
+Mask mask_where(Index t_q, Index t_k, Allowed allowed) {
+  Mask mask(t_q, t_k);
+  for (Index i = 0; i < t_q; ++i)
+    for (Index j = 0; j < t_k; ++j) mask(i, j) = allowed(i, j);
+  return mask;
+}
+
 /// Causal mask for T_q queries that are the last T_q of T_k positions: query i sits at
 /// position \f$ p_i = T_k - T_q + i \f$ and sees keys \f$ 0..p_i \f$. With T_q = T_k = T this
 /// is the lower triangle: token i sees tokens 0..i.
@@ -32,10 +43,7 @@ namespace qkv {
 inline Mask causal_mask(Index t_q, Index t_k) {
   require(t_q >= 0 && t_k >= 0, "causal_mask", "sizes must not be negative");
   require(t_q <= t_k, "causal_mask", "there cannot be more queries than key positions");
-  Mask mask(t_q, t_k);
-  for (Index i = 0; i < t_q; ++i)
-    for (Index j = 0; j < t_k; ++j) mask(i, j) = j <= t_k - t_q + i;
-  return mask;
+  return mask_where(t_q, t_k, [=](Index i, Index j) { return j <= t_k - t_q + i; });
 }
 
 /// Square causal mask: token i sees tokens 0..i.
@@ -47,10 +55,7 @@ inline Mask causal_mask(Index t) { return causal_mask(t, t); }
 inline Mask window_mask(Index t, Index window) {
   require(t >= 0, "window_mask", "T must not be negative");
   require(window >= 1, "window_mask", "the window must hold at least one token");
-  Mask mask(t, t);
-  for (Index i = 0; i < t; ++i)
-    for (Index j = 0; j < t; ++j) mask(i, j) = j <= i && j > i - window;
-  return mask;
+  return mask_where(t, t, [=](Index i, Index j) { return j <= i && j > i - window; });
 }
 
 /// Padding mask for one sequence of `length` real tokens padded to T: every query may see
@@ -59,10 +64,7 @@ inline Mask window_mask(Index t, Index window) {
 inline Mask padding_mask(Index t, Index length) {
   require(t >= 0 && length >= 0 && length <= t, "padding_mask",
           "the length must lie between 0 and T");
-  Mask mask(t, t);
-  for (Index i = 0; i < t; ++i)
-    for (Index j = 0; j < t; ++j) mask(i, j) = j < length;
-  return mask;
+  return mask_where(t, t, [=](Index, Index j) { return j < length; });
 }
 
 /// Padding mask that hides padded queries as well as padded keys: query i sees key j only
@@ -73,10 +75,7 @@ inline Mask padding_mask(Index t, Index length) {
 inline Mask query_key_padding_mask(Index t, Index length) {
   require(t >= 0 && length >= 0 && length <= t, "query_key_padding_mask",
           "the length must lie between 0 and T");
-  Mask mask(t, t);
-  for (Index i = 0; i < t; ++i)
-    for (Index j = 0; j < t; ++j) mask(i, j) = i < length && j < length;
-  return mask;
+  return mask_where(t, t, [=](Index i, Index j) { return i < length && j < length; });
 }
 
 /// The mask as numbers, 1 where allowed and 0 where masked, for printing and `--json`.
@@ -120,23 +119,14 @@ AttentionResultT<typename DerivedQ::Scalar> scaled_dot_product_attention(
         shape_of(*mask) + ", scores are " + std::to_string(q.rows()) + "x" +
         std::to_string(k.rows()) + ")");
   }
-  using Scalar = typename DerivedQ::Scalar;
-  AttentionResultT<Scalar> result;
-  result.scores = attention_scores(q, k);
-  // S + M, in place: masked entries become -inf.
-  result.scores =
-      mask->select(result.scores.array(), -std::numeric_limits<Scalar>::infinity()).matrix();
-  result.weights = softmax_rows(result.scores);
-  result.output = result.weights * v;
-  return result;
+  return attention_from_scores(apply_mask(attention_scores(q, k), *mask), v);  // S + M
 }
 
-/// Just the output \f$ \mathrm{softmax}(Q K^\top / \sqrt{d_k} + M) V \f$ (see
-/// scaled_dot_product_attention()).
+/// Just the output \f$ \mathrm{softmax}(Q K^\top / \sqrt{d_k} + M) V \f$ of the masked
+/// scaled_dot_product_attention().
 template <typename DerivedQ, typename DerivedK, typename DerivedV>
-Eigen::Matrix<typename DerivedQ::Scalar, Eigen::Dynamic, Eigen::Dynamic> attention(
-    const Eigen::MatrixBase<DerivedQ>& q, const Eigen::MatrixBase<DerivedK>& k,
-    const Eigen::MatrixBase<DerivedV>& v, const std::optional<Mask>& mask) {
+auto attention(const Eigen::MatrixBase<DerivedQ>& q, const Eigen::MatrixBase<DerivedK>& k,
+               const Eigen::MatrixBase<DerivedV>& v, const std::optional<Mask>& mask) {
   return scaled_dot_product_attention(q, k, v, mask).output;
 }
 
