@@ -29,9 +29,6 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -40,7 +37,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -60,8 +56,7 @@ using qkv::Index;
 using qkv::Matrix;
 
 constexpr Index d_head = 64;
-constexpr Index mha_d_model = 512;
-constexpr Index mha_heads = 8;
+constexpr Index mha_d_model = 512, mha_heads = 8;  // the mha rows: d_model 512, 8 heads of 64
 const std::vector<Index> all_sizes{512, 1024, 2048, 4096, 8192, 16384};
 
 struct Case {
@@ -98,8 +93,8 @@ struct Row {
   std::string note;  // peers: their version and BLAS
 };
 
-// The peak: harness.hpp's fma_loop().
-using qkv::bench::fma_loop;
+// The peak: harness.hpp's fma_loop() on every thread.
+using qkv::bench::fma_loop_on;
 using qkv::bench::peak_flops;
 
 // ---- the work of one case --------------------------------------------------------------------
@@ -148,15 +143,7 @@ float run_case(const Case& c, Inputs& in) {
     return in.output(0, 0);
   }
   if (c.impl == "mha") return qkv::multi_head_attention(in.x, in.w).output(0, 0);
-  if (c.impl == "peak") {
-    std::vector<std::thread> others;
-    std::vector<float> results(static_cast<std::size_t>(c.threads));
-    for (int i = 1; i < c.threads; ++i)
-      others.emplace_back([&results, i] { results[static_cast<std::size_t>(i)] = fma_loop(); });
-    results[0] = fma_loop();
-    for (auto& thread : others) thread.join();
-    return results[0];
-  }
+  if (c.impl == "peak") return fma_loop_on(c.threads);
   throw qkv::ValueError("attention_benchmark: unknown impl " + c.impl);
 }
 
@@ -199,34 +186,6 @@ long long child_peak_rss(const std::string& self, const Case& c) {
     throw qkv::Error("attention_benchmark: the memory probe of " + c.name() +
                      " failed: " + result.describe() + " " + result.err);
   return std::stoll(result.out);
-}
-
-// ---- collecting Google Benchmark's repetitions -----------------------------------------------
-
-// Prints what Google Benchmark prints (the aggregates) and keeps every repetition's time.
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  // Per case name, one per repetition: wall-clock seconds, and CPU seconds of the process.
-  std::map<std::string, std::vector<double>> seconds, cpu_seconds;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    std::vector<Run> shown;
-    for (const Run& run : runs) {
-      const auto iterations = static_cast<double>(run.iterations);
-      if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
-        seconds[run.run_name.function_name].push_back(run.real_accumulated_time / iterations);
-        cpu_seconds[run.run_name.function_name].push_back(run.cpu_accumulated_time / iterations);
-      } else {
-        shown.push_back(run);
-      }
-    }
-    if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
-  }
-};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // ---- output ----------------------------------------------------------------------------------
@@ -365,14 +324,9 @@ int rss_child(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) try {
   Eigen::setNbThreads(1);  // Eigen's products on one thread; the rows say where more run
-#if defined(__GLIBC__)
-  // Freed memory stays in the heap for the next call instead of going back to the kernel:
-  // otherwise every call of the matrix form pays the page faults of two fresh T x T matrices
-  // (about 100 ms per 64 MiB on this VM), which a long-running program does not (the decode
-  // benchmark does the same).
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
+  // Freed memory stays in the heap for the next call: otherwise every call of the matrix
+  // form pays the page faults of two fresh T x T matrices.
+  qkv::bench::keep_freed_memory();
   if (argc >= 6 && std::string(argv[1]) == "--rss-child")
     return rss_child({argv[2], argv[3], argv[4], argv[5]});
 
@@ -410,7 +364,7 @@ int main(int argc, char** argv) try {
         ->Unit(benchmark::kMillisecond)
         ->MinTime(0.05);
   }
-  CollectingReporter reporter;
+  qkv::bench::CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
   std::vector<Row> rows;
@@ -419,13 +373,12 @@ int main(int argc, char** argv) try {
   const ssize_t n = readlink(self.c_str(), resolved, sizeof resolved - 1);
   const std::string exe = n > 0 ? std::string(resolved, static_cast<std::size_t>(n)) : argv[0];
   for (const Case& c : cases) {
-    auto it = reporter.seconds.find(c.name());
-    if (it == reporter.seconds.end()) continue;  // filtered out by --benchmark_filter
+    const auto timing = reporter.timing(c.name());
+    if (!timing) continue;  // filtered out by --benchmark_filter
     Row r(c);
-    r.seconds = median(it->second);
-    r.cpu_seconds = median(reporter.cpu_seconds[c.name()]);
-    const auto [lo, hi] = std::minmax_element(it->second.begin(), it->second.end());
-    r.spread = (*hi - *lo) / r.seconds;
+    r.seconds = timing->seconds;
+    r.cpu_seconds = timing->cpu_seconds;
+    r.spread = timing->spread;
     r.flops = c.impl == "peak" ? peak_flops(c.threads) : c.flops();
     r.gflops = r.flops / r.seconds * 1e-9;
     if (c.impl != "peak") r.peak_rss_bytes = child_peak_rss(exe, c);

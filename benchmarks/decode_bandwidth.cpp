@@ -34,18 +34,12 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -60,8 +54,7 @@ namespace {
 using qkv::Index;
 using qkv::Matrix;
 
-constexpr Index heads = 32;
-constexpr Index d_head = 128;
+constexpr Index heads = 32, d_head = 128;  // query heads of a Llama-size layer, d_model 4096
 constexpr Index bytes_per_float = 4;
 const std::vector<Index> model_sizes{1024, 4096, 16384};
 const std::vector<Index> kv_variants{32, 8, 1};
@@ -90,8 +83,9 @@ struct Case {
   double flops() const;
 };
 
-// The peak: harness.hpp's fma_loop().
-using qkv::bench::fma_loop;
+// The peak: harness.hpp's fma_loop() on every thread.
+using qkv::bench::fma_loop_on;
+using qkv::bench::on_slices;
 using qkv::bench::peak_flops;
 
 double Case::flops() const {
@@ -111,20 +105,6 @@ struct StreamArrays {
   }
   Eigen::VectorXf a, b, c;
 };
-
-// Runs body(t, first, count) on `threads` std::threads, thread t on the slice
-// [first, first + count) of [0, size).
-template <typename Body>
-void on_slices(Index size, int threads, Body body) {
-  std::vector<std::thread> others;
-  const auto slice = [&](int t) {
-    const Index first = size * t / threads, last = size * (t + 1) / threads;
-    body(static_cast<std::size_t>(t), first, last - first);
-  };
-  for (int t = 1; t < threads; ++t) others.emplace_back(slice, t);
-  slice(0);
-  for (auto& thread : others) thread.join();
-}
 
 // The caches of `layers` layers, one query row per layer.
 struct DecodeInputs {
@@ -155,33 +135,6 @@ DecodeInputs make_decode_inputs(Index kv_heads, Index n, double rotate_bytes) {
     fill(in.v.back(), offset + 104729);
   }
   return in;
-}
-
-// ---- collecting Google Benchmark's repetitions -------------------------------------------
-
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  // Per case name, one per repetition: wall-clock seconds, and CPU seconds of the process.
-  std::map<std::string, std::vector<double>> seconds, cpu_seconds;
-  void ReportRuns(const std::vector<Run>& runs) override {
-    std::vector<Run> shown;
-    for (const Run& run : runs) {
-      const auto iterations = static_cast<double>(run.iterations);
-      if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
-        seconds[run.run_name.function_name].push_back(run.real_accumulated_time / iterations);
-        cpu_seconds[run.run_name.function_name].push_back(run.cpu_accumulated_time / iterations);
-      } else {
-        shown.push_back(run);
-      }
-    }
-    if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
-  }
-};
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 struct Row {
@@ -313,12 +266,8 @@ Tables make_tables(const std::vector<Row>& rows, const std::vector<Index>& sizes
 
 int main(int argc, char** argv) try {
   Eigen::setNbThreads(1);  // Eigen's products on one thread; the kernel's threads are its own
-#if defined(__GLIBC__)
-  // Freed memory stays in the heap (as in the other benchmarks): no fresh page faults for the
-  // kernel's per-call buffers.
-  mallopt(M_MMAP_THRESHOLD, 1 << 30);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
+  // Freed memory stays in the heap: no fresh page faults for the kernel's per-call buffers.
+  qkv::bench::keep_freed_memory();
   CLI::App app(
       "qkv_decode_bandwidth: decode attention over the KV cache, MHA / GQA / MQA, "
       "against the memory bandwidth (chapter 08)");
@@ -407,10 +356,8 @@ int main(int argc, char** argv) try {
                         });
               benchmark::DoNotOptimize(sums.data());
             } else {  // peak
-              std::vector<float> results(static_cast<std::size_t>(c.threads));
-              on_slices(c.threads, c.threads,
-                        [&results](std::size_t t, Index, Index) { results[t] = fma_loop(); });
-              benchmark::DoNotOptimize(results.data());
+              float sum = fma_loop_on(c.threads);
+              benchmark::DoNotOptimize(sum);
             }
           }
         })
@@ -420,20 +367,19 @@ int main(int argc, char** argv) try {
         ->Unit(benchmark::kMicrosecond)
         ->MinTime(min_time);
   }
-  CollectingReporter reporter;
+  qkv::bench::CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
   decode_inputs.reset();
   arrays.reset();
 
   std::vector<Row> rows;
   for (const Case& c : cases) {
-    auto it = reporter.seconds.find(c.name());
-    if (it == reporter.seconds.end()) continue;  // filtered out by --benchmark_filter
+    const auto timing = reporter.timing(c.name());
+    if (!timing) continue;  // filtered out by --benchmark_filter
     Row r{c};
-    r.seconds = median(it->second);
-    r.cpu_seconds = median(reporter.cpu_seconds[c.name()]);
-    const auto [lo, hi] = std::minmax_element(it->second.begin(), it->second.end());
-    r.spread = (*hi - *lo) / r.seconds;
+    r.seconds = timing->seconds;
+    r.cpu_seconds = timing->cpu_seconds;
+    r.spread = timing->spread;
     r.bytes = c.bytes(triad_floats);
     r.flops = c.flops();
     rows.push_back(r);

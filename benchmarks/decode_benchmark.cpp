@@ -29,14 +29,9 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include "harness.hpp"
 #include "qkv/error.hpp"
@@ -72,34 +67,6 @@ double interpolated_total(const std::vector<qkv::Index>& positions,
   return total + seconds.back();
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
-// Prints Google Benchmark's aggregates and keeps every repetition's time per iteration.
-class CollectingReporter : public benchmark::ConsoleReporter {
- public:
-  explicit CollectingReporter(bool wall) : wall_(wall) {}
-  std::map<std::string, std::vector<double>> seconds;  // per benchmark name
-  void ReportRuns(const std::vector<Run>& runs) override {
-    std::vector<Run> shown;
-    for (const Run& run : runs) {
-      if (run.run_type == Run::RT_Iteration && !run.error_occurred)
-        seconds[run.run_name.function_name].push_back(
-            (wall_ ? run.real_accumulated_time : run.cpu_accumulated_time) /
-            static_cast<double>(run.iterations));
-      else
-        shown.push_back(run);
-    }
-    if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
-  }
-
- private:
-  bool wall_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -120,13 +87,8 @@ int main(int argc, char** argv) try {
   const bool wall = clock == "wall";
   const char* clock_name = wall ? "wall time" : "thread CPU time";
 
-#if defined(__GLIBC__)
-  // Keep glibc from returning the big temporaries of the recompute step to the system and
-  // faulting them back in on every call (ECOSYSTEM.md: heap trimming around Eigen's
-  // buffers): freed memory stays in the heap for the next step.
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
+  // The big temporaries of the recompute step stay in the heap for the next step.
+  qkv::bench::keep_freed_memory(256 << 20);
   Eigen::setNbThreads(1);  // one thread, also in the fast build (OpenMP)
 
   qkv::Random random(2024);
@@ -203,13 +165,13 @@ int main(int argc, char** argv) try {
         },
         1);
   }
-  CollectingReporter reporter(wall);
+  qkv::bench::CollectingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
-  auto seconds = [&reporter](const std::string& name) {
-    const auto it = reporter.seconds.find(name);
-    if (it == reporter.seconds.end())
+  auto seconds = [&reporter, wall](const std::string& name) {
+    const auto timing = reporter.timing(name);
+    if (!timing)
       throw qkv::Error("qkv_decode_benchmark: " + name + " was not run (--benchmark_filter?)");
-    return median(it->second);
+    return wall ? timing->seconds : timing->cpu_seconds;
   };
 
   std::string md = fmt::format(

@@ -1,13 +1,22 @@
 #pragma once
-// What both benchmarks share: their own flags parsed by CLI11, every --benchmark_* flag handed
-// on to Google Benchmark; and the loop that measures this machine's FP32 FMA peak.
+// What the benchmarks share: their own flags parsed by CLI11, every --benchmark_* flag handed
+// on to Google Benchmark; the loop that measures this machine's FP32 FMA peak; work split over
+// std::threads; a heap that keeps freed memory; and the medians of Google Benchmark's
+// repetitions.
 
 #include <benchmark/benchmark.h>
 #include <Eigen/Core>
 
 #include <CLI/CLI.hpp>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+#include <algorithm>
+#include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace qkv::bench {
@@ -43,6 +52,89 @@ inline float fma_loop() {
 inline double peak_flops(int threads) {
   return static_cast<double>(threads) * peak_steps * peak_chains * packet_floats * 2.0;
 }
+
+/// Runs body(t, first, count) on `threads` std::threads (this one is thread 0), thread t on
+/// the slice [first, first + count) of [0, size).
+template <typename Body>
+void on_slices(Eigen::Index size, int threads, Body body) {
+  std::vector<std::thread> others;
+  const auto slice = [&](int t) {
+    const Eigen::Index first = size * t / threads, last = size * (t + 1) / threads;
+    body(static_cast<std::size_t>(t), first, last - first);
+  };
+  for (int t = 1; t < threads; ++t) others.emplace_back(slice, t);
+  slice(0);
+  for (auto& thread : others) thread.join();
+}
+
+/// fma_loop() on each of `threads` threads at once (peak_flops(threads) FLOPs); returns
+/// thread 0's sum.
+inline float fma_loop_on(int threads) {
+  std::vector<float> results(static_cast<std::size_t>(threads));
+  on_slices(threads, threads,
+            [&results](std::size_t t, Eigen::Index, Eigen::Index) { results[t] = fma_loop(); });
+  return results[0];
+}
+
+/// Keeps glibc from giving freed memory back to the kernel (blocks up to `mmap_threshold`
+/// bytes come from the heap, which is never trimmed): otherwise every call that allocates
+/// large temporaries pays their page faults again (about 100 ms per 64 MiB on the Zen 3 VM),
+/// which a long-running program does not (ECOSYSTEM.md: heap trimming around Eigen's buffers).
+inline void keep_freed_memory(int mmap_threshold = 1 << 30) {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+#else
+  (void)mmap_threshold;
+#endif
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+/// One case's repetitions, summarised.
+struct Timing {
+  double seconds = 0;      ///< median wall-clock seconds per iteration
+  double cpu_seconds = 0;  ///< median CPU seconds per iteration (the process's with
+                           ///< MeasureProcessCPUTime(), else this thread's)
+  double spread = 0;       ///< (slowest - fastest) / median wall time: the run's noise
+};
+
+/// Prints what Google Benchmark prints (the aggregates) and keeps every repetition's times.
+class CollectingReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    std::vector<Run> shown;
+    for (const Run& run : runs) {
+      const auto iterations = static_cast<double>(run.iterations);
+      if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
+        seconds_[run.run_name.function_name].push_back(run.real_accumulated_time / iterations);
+        cpu_seconds_[run.run_name.function_name].push_back(run.cpu_accumulated_time / iterations);
+      } else {
+        shown.push_back(run);
+      }
+    }
+    if (!shown.empty()) ConsoleReporter::ReportRuns(shown);
+  }
+  /// The medians of the case `name`; std::nullopt when it did not run (--benchmark_filter).
+  std::optional<Timing> timing(const std::string& name) const {
+    const auto wall = seconds_.find(name);
+    if (wall == seconds_.end()) return std::nullopt;
+    Timing t;
+    t.seconds = median(wall->second);
+    t.cpu_seconds = median(cpu_seconds_.at(name));
+    const auto [lo, hi] = std::minmax_element(wall->second.begin(), wall->second.end());
+    t.spread = (*hi - *lo) / t.seconds;
+    return t;
+  }
+
+ private:
+  std::map<std::string, std::vector<double>> seconds_, cpu_seconds_;  // per case name
+};
 
 /// Parses argv with `app` (which must allow extras) and gives what it leaves to Google
 /// Benchmark. Returns the exit code when the program should stop now: 0 after --help, 2 after
