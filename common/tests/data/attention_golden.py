@@ -26,13 +26,12 @@ entry, -inf) with their weights and entropies, and weights at a temperature; a s
 -inf is written as null, and the test reads it back as -inf.
 """
 
-import json
 import math
 
 import numpy as np
 import torch
 
-from golden_json import exact_rows
+from golden_json import exact_rows, print_golden
 from golden_json import rows as rows_of
 
 RTOL, ATOL = 1e-5, 1e-6
@@ -160,13 +159,9 @@ def softmax_cases():
 
 
 def main():
-    attention = [json.dumps(attention_case(*case), separators=(",", ":"))
-                 for case in ATTENTION_CASES]
-    softmax = [json.dumps(case, separators=(",", ":")) for case in softmax_cases()]
-    print('{"generator":"common/tests/data/attention_golden.py",')
-    print(f'"torch_version":{json.dumps(torch.__version__)},')
-    print('"attention":[\n' + ",\n".join(attention) + "\n],")
-    print('"softmax":[\n' + ",\n".join(softmax) + "\n]}")
+    print_golden("common/tests/data/attention_golden.py", torch.__version__,
+                 attention=[attention_case(*case) for case in ATTENTION_CASES],
+                 softmax=softmax_cases())
 
 
 if __name__ == "__main__":

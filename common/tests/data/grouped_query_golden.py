@@ -22,7 +22,6 @@ asserted to agree with float64 within the tolerance the C++ test uses (1e-5 rela
 absolute), so a case too ill-conditioned for float32 fails here, not in CI.
 """
 
-import json
 import math
 import pathlib
 import sys
@@ -32,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from attention_golden import assert_close  # noqa: E402
-from golden_json import exact_rows, rows  # noqa: E402
+from golden_json import exact_rows, print_golden, rows  # noqa: E402
 
 
 def grouped_attention(x, w_q, w_k, w_v, w_o, heads, kv_heads, window):
@@ -79,12 +78,10 @@ def case(name, seed, t, d_model, heads, kv_heads, d_head, window):
 
 CASES = [
     # name, seed, T, d_model, h, kv_heads, d_head, window (0: causal only)
-    ("T1_h4_kv1", 800, 1, 16, 4, 1, 4, 0),
-    ("T1_h4_kv2", 801, 1, 16, 4, 2, 4, 0),
-    ("T1_h4_kv4", 802, 1, 16, 4, 4, 4, 0),
-    ("T6_h4_kv1", 803, 6, 16, 4, 1, 4, 0),
-    ("T6_h4_kv2", 804, 6, 16, 4, 2, 4, 0),
-    ("T6_h4_kv4", 805, 6, 16, 4, 4, 4, 0),
+    # T 1 and 6, 4 query heads on 1, 2 and 4 key/value heads (4: multi-head attention):
+    # T1_h4_kv1 with seed 800 up to T6_h4_kv4 with seed 805.
+    *[(f"T{t}_h4_kv{kv}", 800 + n, t, 16, 4, kv, 4, 0)
+      for n, (t, kv) in enumerate((t, kv) for t in (1, 6) for kv in (1, 2, 4))],
     ("T9_h8_kv2_d8_dmodel32", 806, 9, 32, 8, 2, 8, 0),
     ("T7_h6_kv3_d4_dmodel12", 807, 7, 12, 6, 3, 4, 0),
     ("T8_h4_kv2_window3", 808, 8, 16, 4, 2, 4, 3),
@@ -95,10 +92,8 @@ CASES = [
 
 
 def main():
-    cases = [json.dumps(case(*c), separators=(",", ":")) for c in CASES]
-    print('{"generator":"common/tests/data/grouped_query_golden.py",')
-    print(f'"torch_version":{json.dumps(torch.__version__)},')
-    print('"cases":[\n' + ",\n".join(cases) + "\n]}")
+    print_golden("common/tests/data/grouped_query_golden.py", torch.__version__,
+                 cases=[case(*c) for c in CASES])
 
 
 if __name__ == "__main__":

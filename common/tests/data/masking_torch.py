@@ -22,13 +22,12 @@ weights and a zero output instead: the C++ test expects exactly 0 wherever torch
 checks that those are exactly the rows the mask leaves empty ("nan_rows" lists them).
 """
 
-import json
 import math
 
 import numpy as np
 import torch
 
-from golden_json import exact_rows, rows
+from golden_json import exact_rows, print_golden, rows
 
 
 def causal(t_q, t_k):
@@ -147,12 +146,9 @@ def run_case(seed, name, t_q, t_k, d_model, d_head, kind, params, scale):
 
 
 def main():
-    # One seed per case; one case per line, so that a regenerated file diffs readably.
-    cases = [json.dumps(run_case(400 + n, *case), separators=(",", ":"))
-             for n, case in enumerate(CASES)]
-    print('{"generator":"common/tests/data/masking_torch.py",')
-    print(f'"torch_version":{json.dumps(torch.__version__)},')
-    print('"cases":[\n' + ",\n".join(cases) + "\n]}")
+    # One seed per case.
+    print_golden("common/tests/data/masking_torch.py", torch.__version__,
+                 cases=[run_case(400 + n, *case) for n, case in enumerate(CASES)])
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ asserted to agree with float64 within the tolerance the C++ test uses (1e-5 rela
 1e-6 absolute), so a case too ill-conditioned for float32 fails here, not in CI.
 """
 
-import json
 import math
 import pathlib
 import sys
@@ -36,6 +35,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from attention_golden import assert_close, exact_rows, rows  # noqa: E402
+from golden_json import print_golden  # noqa: E402
 
 
 def angles(positions, d_head, base, scale):
@@ -145,13 +145,9 @@ MULTI_HEAD_CASES = [
 
 
 def main():
-    head = [json.dumps(head_case(*case), separators=(",", ":")) for case in HEAD_CASES]
-    multi = [json.dumps(multi_head_case(*case), separators=(",", ":"))
-             for case in MULTI_HEAD_CASES]
-    print('{"generator":"common/tests/data/rope_golden.py",')
-    print(f'"torch_version":{json.dumps(torch.__version__)},')
-    print('"heads":[\n' + ",\n".join(head) + "\n],")
-    print('"multi_head":[\n' + ",\n".join(multi) + "\n]}")
+    print_golden("common/tests/data/rope_golden.py", torch.__version__,
+                 heads=[head_case(*case) for case in HEAD_CASES],
+                 multi_head=[multi_head_case(*case) for case in MULTI_HEAD_CASES])
 
 
 if __name__ == "__main__":
