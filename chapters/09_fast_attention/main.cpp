@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
-#include <string>
+#include <string_view>
 #include <vector>
 
 #include "loops.hpp"
@@ -45,17 +45,15 @@ int main(int argc, char** argv) try {
       "and W V, each 2 T^2 d FLOPs. The matrix form also keeps the T x T scores: 4 T^2 bytes "
       "in float, written, read by the softmax, written again as weights and read by W V.");
   std::vector<qkv::Index> cost_tokens{tokens, 1024, 4096, 32768}, cost_flops, cost_bytes;
-  lesson.line("{:>7} {:>16} {:>16}  {}", "T", "FLOPs", "score bytes",
-              "(d = " + std::to_string(d_head) + ")");
+  lesson.line("{:>7} {:>16} {:>16}  (d = {})", "T", "FLOPs", "score bytes", d_head);
   for (const qkv::Index t : cost_tokens) {
     cost_flops.push_back(flops(t));
     cost_bytes.push_back(4 * t * t);
     lesson.line("{:>7} {:>16} {:>16}  = {}", t, cost_flops.back(), cost_bytes.back(),
                 qkv::human_bytes(cost_bytes.back()));
   }
-  lesson.record("cost_tokens", cost_tokens);
-  lesson.record("cost_flops", cost_flops);
-  lesson.record("cost_score_bytes", cost_bytes);
+  lesson.record("cost_tokens", cost_tokens, "cost_flops", cost_flops, "cost_score_bytes",
+                cost_bytes);
   lesson.say(
       "At T = 32768 one head's scores take 4 GiB. The work grows as T^2 either way; the "
       "memory need not: tiled attention keeps O(T).");
@@ -91,11 +89,8 @@ int main(int argc, char** argv) try {
   lesson.show("lse", tiled.lse, positions, "{:8.4f}");
   const double difference = (tiled.output - reference).cwiseAbs().maxCoeff();
   const double loop_difference = (loop_output - reference).cwiseAbs().maxCoeff();
-  lesson.record("max_abs_difference", difference);
-  lesson.record("loop_max_abs_difference", loop_difference);
-  lesson.record("block_q", block_q);
-  lesson.record("block_k", block_k);
-  lesson.record("causal", causal ? 1 : 0);
+  lesson.record("max_abs_difference", difference, "loop_max_abs_difference", loop_difference,
+                "block_q", block_q, "block_k", block_k, "causal", causal ? 1 : 0);
   lesson.say(
       "The tiled output against the matrix form: largest difference {:.2g}; the loops: {:.2g}. "
       "Float rounding only: the same terms summed in another order. lse is the log-sum-exp "
@@ -133,14 +128,10 @@ int main(int argc, char** argv) try {
                 qkv::format_numbers(state.unnormalised_output.head(std::min<qkv::Index>(d_head, 4)),
                                     "{:8.4f}"));
   }
-  qkv::JsonObject running_state;
-  running_state.add("query", row);
-  running_state.add("keys_seen", keys_seen);
-  running_state.add("running_max", running_max);
-  running_state.add("rescale", rescale);
-  running_state.add("running_sum", running_sum);
-  running_state.add("unnormalised_output", running_output);
-  lesson.record("running_state", running_state);
+  lesson.record("running_state",
+                qkv::JsonObject::of("query", row, "keys_seen", keys_seen, "running_max",
+                                    running_max, "rescale", rescale, "running_sum", running_sum,
+                                    "unnormalised_output", running_output));
   const float l = running_sum(blocks - 1);
   lesson.line("o / l     = {}", qkv::format_numbers(running_output.row(blocks - 1) / l, "{:8.4f}"));
   lesson.line("output    = {}   (row {} of the tiled output)",
@@ -179,59 +170,54 @@ int main(int argc, char** argv) try {
       100 * fraction, 50.0 * static_cast<double>(tokens + 1) / static_cast<double>(tokens));
   lesson.heatmap("causal_tiles", "visible (query, key) pairs per tile; 0: skipped", tiles,
                  qkv::numbered_labels("q", q_blocks), qkv::numbered_labels("k", k_blocks));
-  lesson.record("causal_tiles_computed", computed_tiles);
-  lesson.record("causal_fraction_computed", fraction);
+  lesson.record("causal_tiles_computed", computed_tiles, "causal_fraction_computed", fraction);
 
   lesson.heading("Threads: query blocks are independent");
   options.threads = 1;
   const qkv::TiledAttentionResult single = qkv::tiled_attention(q, k, v, options);
   const double thread_difference = (single.output - tiled.output).cwiseAbs().maxCoeff();
-  lesson.record("threads", threads);
-  lesson.record("threads_max_abs_difference", thread_difference);
+  lesson.record("threads", threads, "threads_max_abs_difference", thread_difference);
   lesson.say(
       "Each query block reads all of K and V and writes only its own rows of the output, so "
       "threads can share the {} blocks with no locks, and each block is computed the same way "
       "whichever thread takes it: {} against 1 thread, the largest difference is {}.",
       q_blocks, qkv::plural(threads, "thread"), thread_difference);
 
-  if (lesson.narrating() && !time_it)
-    lesson.say("Run with --time to time the three (timings differ from run to run).");
+  if (!time_it) lesson.say("Run with --time to time the three (timings differ from run to run).");
   if (lesson.narrating() && time_it) {
     lesson.heading("Time on this build");
+    lesson.say(
+        "T = {}, d_head = {}, blocks {} x {}{}, medians of up to 5 runs, GFLOP/s at "
+        "4 T^2 d FLOPs:",
+        tokens, d_head, block_q, block_k, causal ? ", causal" : "");
     //! [timing]
     Eigen::setNbThreads(1);  // the fast build's OpenMP would run Eigen's products on every core
     const auto seconds = [](auto&& work) { return qkv::median_seconds(5, work); };
     const auto tiled_with = [&](const qkv::Matrix& x, qkv::TiledAttentionOptions o) {
       return seconds([&] { (void)qkv::tiled_attention(x, x, x, o); });
     };
-    const double loops_s = seconds([&] { (void)loop_attention(q, k, v, causal); });
-    const double matrix_s =
-        seconds([&] { (void)qkv::scaled_dot_product_attention(q, k, v, mask); });
-    options.threads = 1;
-    const double tiled_s = tiled_with(q, options);
-    options.threads = static_cast<int>(threads);
-    const double threaded_s = tiled_with(q, options);
-    //! [timing]
-    lesson.say(
-        "T = {}, d_head = {}, blocks {} x {}{}, medians of up to 5 runs, GFLOP/s at "
-        "4 T^2 d FLOPs:",
-        tokens, d_head, block_q, block_k, causal ? ", causal" : "");
-    for (const auto& [name, s] : std::vector<std::pair<std::string, double>>{
-             {"plain loops", loops_s},
-             {"matrix form", matrix_s},
-             {"tiled, 1 thread", tiled_s},
-             {fmt::format("tiled, {}", qkv::plural(threads, "thread")), threaded_s}})
+    const auto report = [&](std::string_view name, double s) {
       lesson.line("{:<18} {:12.1f} us  {:8.2f} GFLOP/s", name, s * 1e6,
                   static_cast<double>(flops(tokens)) / s * 1e-9);
+    };
+    report("plain loops", seconds([&] { (void)loop_attention(q, k, v, causal); }));
+    report("matrix form", seconds([&] { (void)qkv::scaled_dot_product_attention(q, k, v, mask); }));
+    options.threads = 1;
+    report("tiled, 1 thread", tiled_with(q, options));
+    options.threads = static_cast<int>(threads);
+    report(fmt::format("tiled, {}", qkv::plural(threads, "thread")), tiled_with(q, options));
+    //! [timing]
+    const qkv::TiledAttentionOptions defaults, causal_defaults{.causal = true};
     lesson.say(
-        "The matrix form against the tiled kernel with its default blocks of 64 x 64, "
-        "1 thread, and the causal speedup:");
+        "The matrix form against the tiled kernel with its default blocks of {} x {}, "
+        "1 thread, and the causal speedup with the same blocks:",
+        defaults.block_q, defaults.block_k);
     lesson.line("{:>6}  {:>12} {:>12} {:>8}  {:>12} {:>8}", "T", "matrix us", "tiled us", "ratio",
                 "causal us", "speedup");
     for (const qkv::Index t : {16, 64, 256, 1024, 2048}) {
       const qkv::Matrix x = qkv::random_normal(random, t, d_head);
       const double m = seconds([&] { (void)qkv::attention(x, x, x); });
-      const double full = tiled_with(x, {}), half = tiled_with(x, {64, 64, true, 1});
+      const double full = tiled_with(x, defaults), half = tiled_with(x, causal_defaults);
       lesson.line("{:>6}  {:12.1f} {:12.1f} {:7.2f}x  {:12.1f} {:7.2f}x", t, m * 1e6, full * 1e6,
                   m / full, half * 1e6, full / half);
     }
