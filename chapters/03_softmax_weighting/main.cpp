@@ -32,10 +32,7 @@ int main(int argc, char** argv) try {
   qkv::Random random(cli.common().seed);
   const qkv::ToyModel model = qkv::toy_model(random, tokens, d_model, d_head);
   const qkv::Labels& labels = model.tokens;
-  const qkv::Qkv qkv_rows = qkv::project_qkv(model.x, model.w);
-  const qkv::Matrix& q = qkv_rows.q;
-  const qkv::Matrix& k = qkv_rows.k;
-  const qkv::Matrix& v = qkv_rows.v;
+  const auto [q, k, v] = qkv::project_qkv(model.x, model.w);  // each T x d_head
 
   //! [attention]
   // softmax(Q K^T / sqrt(d_head)) V, keeping every intermediate to show it.
@@ -83,8 +80,7 @@ int main(int argc, char** argv) try {
   lesson.show("weights", weights, labels, labels, "{:7.3f}");
   lesson.heatmap("weights", "attention weights: row i is how query i spreads over the keys",
                  weights, labels, labels);
-  const qkv::Vector row_sums = weights.rowwise().sum();
-  lesson.show("row_sums", row_sums, labels, "{:7.4f}");
+  lesson.show("row_sums", qkv::Vector(weights.rowwise().sum()), labels, "{:7.4f}");
   lesson.say(
       "Every weight is greater than 0 (no key is ignored entirely) and every row sums to 1. "
       "The larger a score, the larger its share, but the shares are relative: adding the "
@@ -114,10 +110,9 @@ int main(int argc, char** argv) try {
   lesson.show("stable_tiny", stable_tiny, {}, "{:9.4f}");
   const float naive_difference = (qkv::naive_softmax_rows(scores) - weights).cwiseAbs().maxCoeff();
   lesson.say(
-      "Where the naive formula does not overflow, both agree: on our scores the largest "
-      "difference is {:.2g}. Scores of 1000 are not far-fetched: before scaling by "
-      "sqrt(d_head), and in low precision (e^12 already overflows half precision), they "
-      "happen.",
+      "Where the naive formula does not overflow, both agree: on our scores the largest difference "
+      "is {:.2g}. Scores of 1000 are not far-fetched: before scaling by sqrt(d_head), and in low "
+      "precision (e^12 already overflows half precision), they happen.",
       naive_difference);
   lesson.record("naive_difference", naive_difference);
 
@@ -166,11 +161,10 @@ int main(int argc, char** argv) try {
       "Each output row mixes the value rows, weighted by that query's row of weights. For "
       "\"{}\", value row by value row:",
       row_name);
-  for (qkv::Index j = 0; j < tokens; ++j) {
+  for (qkv::Index j = 0; j < tokens; ++j)
     lesson.line("{} {:.4f} * v_{:<5} = {:.4f} * ({}) = ({})", j ? "+" : " ", weights(row, j),
                 labels[j], weights(row, j), qkv::format_numbers(v.row(j).transpose(), "{:7.3f}"),
                 qkv::format_numbers(terms.row(j).transpose(), "{:7.3f}"));
-  }
   lesson.line("= o_{} = ({})", row_name, qkv::format_numbers(by_hand, "{:7.3f}"));
   lesson.record("by_hand_terms", terms, "by_hand_output", by_hand);
   lesson.show("output", output, labels, {}, "{:7.3f}");

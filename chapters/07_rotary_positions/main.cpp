@@ -19,7 +19,6 @@
 #include "qkv/lesson.hpp"
 #include "qkv/masking.hpp"
 #include "qkv/multi_head.hpp"
-#include "qkv/print.hpp"
 #include "qkv/projection.hpp"
 #include "qkv/random.hpp"
 #include "qkv/rope.hpp"
@@ -61,8 +60,7 @@ int main(int argc, char** argv) try {
   const qkv::Matrix x = qkv::embed(table, ids);
   const qkv::QkvWeights w = qkv::random_qkv_weights(random, d_model, d_head);
   //! [setup]
-  lesson.record("tokens", labels);
-  lesson.record({{"x", x}, {"w_q", w.w_q}, {"w_k", w.w_k}, {"w_v", w.w_v}});
+  lesson.record("tokens", labels, "x", x, "w_q", w.w_q, "w_k", w.w_k, "w_v", w.w_v);
 
   lesson.heading("Attention cannot tell word order");
   //! [order]
@@ -109,14 +107,12 @@ int main(int argc, char** argv) try {
   //! [sinusoidal]
   lesson.say(
       "The first fix (Vaswani et al., 2017) adds a vector of sines and cosines of the position to "
-      "each token's embedding: now the sentences differ. But a score then depends on both "
-      "absolute positions. The same words one apart, \"dog\" at m and \"bites\" at m + 1, "
-      "unscaled q . k:");
+      "each token's embedding: now the sentences differ. But a score then depends on both absolute "
+      "positions. The same words one apart, \"dog\" at m and \"bites\" at m + 1, unscaled q . k:");
   for (qkv::Index m = 0; m < 3; ++m)
     lesson.line("m = {}   sinusoidal {:8.4f}   RoPE {:8.4f}", m, absolute_scores(m),
                 rope_scores(m));
-  lesson.record("absolute_scores", absolute_scores);
-  lesson.record("rope_distance_one_scores", rope_scores);
+  lesson.record("absolute_scores", absolute_scores, "rope_distance_one_scores", rope_scores);
   lesson.say("RoPE, next, gives the same score wherever the pair stands.");
 
   lesson.heading("RoPE: rotate each pair by p theta_i");
@@ -134,8 +130,7 @@ int main(int argc, char** argv) try {
       "query or key at position p turns by the angle p theta_i, theta_i = b^(-2i/d_head) with "
       "b = {}: {} frequencies for d_head = {}, from one radian per position down to {:.3g}.",
       base, d_head / 2, d_head, theta(d_head / 2 - 1));
-  lesson.record("positions", positions.cast<float>().eval());
-  lesson.record("rope_base", base);
+  lesson.record("positions", positions.cast<float>().eval(), "rope_base", base);
   lesson.show("theta", qkv::Vector(theta.cast<float>()), {}, "{:9.6f}");
   lesson.show("q", p.q, labels, {}, "{:7.3f}");
   lesson.show("k", p.k, labels, {}, "{:7.3f}");
@@ -171,8 +166,7 @@ int main(int argc, char** argv) try {
         max_abs_difference(causal.select(s, 0.0f), causal.select(rope.scores, 0.0f));
     lesson.line("c = {:4}: largest score difference {:.2g}", c, shift_differences(j));
   }
-  lesson.record("shift_offsets", shifts);
-  lesson.record("shift_max_difference", shift_differences);
+  lesson.record("shift_offsets", shifts, "shift_max_difference", shift_differences);
   lesson.say("Float rounding only: the angles are computed in double, the products in float.");
 
   lesson.heading("Fast pairs and slow pairs");
@@ -224,9 +218,8 @@ int main(int argc, char** argv) try {
       "difference {}. Apply rotate-half to weights trained interleaved without reordering, and "
       "q_rot is off by up to {:.3f}: the classic bug.",
       fmt::join(permutation, ", "), layout_difference, mixed_difference);
-  lesson.record("rotate_half_permutation", permutation);
-  lesson.record("layout_max_difference", layout_difference);
-  lesson.record("mixed_layout_max_difference", mixed_difference);
+  lesson.record("rotate_half_permutation", permutation, "layout_max_difference", layout_difference,
+                "mixed_layout_max_difference", mixed_difference);
 
   lesson.heading("RoPE in multi-head attention, and the KV cache");
   //! [cache]
@@ -237,8 +230,7 @@ int main(int argc, char** argv) try {
   qkv::KvCache cache(tokens, d_model);  // holds the keys rotated, each at its own position
   qkv::Matrix cached_output(tokens, d_model);
   for (qkv::Index t = 0; t < tokens; ++t)
-    cached_output.row(t) =
-        qkv::rope_decode_step(x.row(t), mh, cache, config, static_cast<double>(offset));
+    cached_output.row(t) = qkv::rope_decode_step(x.row(t), mh, cache, at(offset + t), config);
   //! [cache]
   lesson.record({{"mh_w_q", mh.w_q}, {"mh_w_k", mh.w_k}, {"mh_w_v", mh.w_v}, {"mh_w_o", mh.w_o}});
   lesson.record("heads", heads);
@@ -250,8 +242,7 @@ int main(int argc, char** argv) try {
       heads, d_model / heads);
   lesson.show("full_output", full_output, labels, {}, "{:7.3f}");
   const float cache_difference = max_abs_difference(cached_output, full_output);
-  lesson.record("cached_output", cached_output);
-  lesson.record("cache_max_difference", cache_difference);
+  lesson.record("cached_output", cached_output, "cache_max_difference", cache_difference);
   lesson.say("Token by token with the cache: the same rows, largest difference {:.2g}.",
              cache_difference);
   //! [bug]
