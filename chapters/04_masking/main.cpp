@@ -47,7 +47,6 @@ int main(int argc, char** argv) try {
                  "the mask behind the --json keys mask, scores, weights and output",
                  {"causal", "window", "none"});
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
-  qkv::Lesson lesson(cli.common());
 
   // Chapter 02's toy model, drawn by the same function: the same seed gives the same numbers.
   qkv::Random random(cli.common().seed);
@@ -59,6 +58,7 @@ int main(int argc, char** argv) try {
   const qkv::Mask everything = qkv::Mask::Constant(tokens, tokens, true);
   const qkv::AttentionResult unmasked = masked_self_attention(x, w, everything);
 
+  qkv::Lesson lesson(cli.common());
   lesson.heading("Attention sees every token, the later ones too");
   lesson.say(
       "As in chapter 03 (same seed, same numbers): T = {} tokens of d_model = {}, queries, keys "
@@ -149,12 +149,11 @@ int main(int argc, char** argv) try {
   lesson.record("window", window, "mask_window", qkv::mask_as_matrix(windowed));
   lesson.heatmap("weights_window", fmt::format("weights with a window of w = {}", window),
                  window_attention.weights, labels, labels);
-  lesson.record("output_window", window_attention.output);
+  lesson.record("output_window", window_attention.output, "window_1_max_diff", own_token_diff);
   lesson.say(
       "Two limits: w >= T is the causal mask; w = 1 lets each token see only itself, so its "
       "weight is 1 and its output is its own value row. Largest |O - V| with w = 1: {:g}.",
       own_token_diff);
-  lesson.record("window_1_max_diff", own_token_diff);
 
   //! [padding]
   // A batch of three sequences of different lengths, padded to T with a <pad> token. The

@@ -46,9 +46,6 @@ int main(int argc, char** argv) try {
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
   qkv::Lesson lesson(cli.common());
   const qkv::Index d_head = d_model / heads, group = heads / kv_heads;
-  const auto relative_error = [](const qkv::Matrix& a, const qkv::Matrix& b) {
-    return static_cast<double>((a - b).norm() / b.norm());
-  };
 
   lesson.heading("Fewer key/value heads, the same query heads");
   //! [setup]
@@ -62,8 +59,8 @@ int main(int argc, char** argv) try {
   const qkv::GroupedResult gqa = qkv::grouped_query_attention(x, w, causal);
   const qkv::MultiHeadResult mha = qkv::multi_head_attention(x, mh, causal);
   //! [setup]
-  lesson.record({{"x", x}, {"w_q", w.w_q}, {"w_k", w.w_k}, {"w_v", w.w_v}, {"w_o", w.w_o}});
-  lesson.record("heads", heads, "kv_heads", kv_heads, "d_head", d_head);
+  lesson.record("x", x, "w_q", w.w_q, "w_k", w.w_k, "w_v", w.w_v, "w_o", w.w_o, "heads", heads,
+                "kv_heads", kv_heads, "d_head", d_head);
   lesson.say(
       "{} query heads of d_head = {}, but only {} key/value heads: query head i reads key/value "
       "head i / (h / kv_heads) = i / {}. Consecutive query heads share (not i mod kv_heads):",
@@ -110,21 +107,15 @@ int main(int argc, char** argv) try {
               "d_head", "window", "per token", "4k ctx", "32k ctx");
   std::vector<qkv::JsonObject> config_rows;
   for (const Config& c : configs) {
+    const auto per_token = cache_bytes(c, 1), at_4k = cache_bytes(c, 4096),
+               at_32k = cache_bytes(c, 32768);
     lesson.line("{:<16} {:>6} {:>9} {:>6} {:>6}  {:>9}  {:>9}  {:>9}", c.name, c.layers,
                 fmt::format("{}/{}", c.heads, c.kv_heads), c.d_head, c.window,
-                qkv::human_bytes(cache_bytes(c, 1)), qkv::human_bytes(cache_bytes(c, 4096)),
-                qkv::human_bytes(cache_bytes(c, 32768)));
-    qkv::JsonObject& row = config_rows.emplace_back();
-    row.add("model", c.name);
-    for (const auto& [key, value] : {std::pair{"layers", c.layers},
-                                     {"heads", c.heads},
-                                     {"kv_heads", c.kv_heads},
-                                     {"d_head", c.d_head},
-                                     {"window", c.window},
-                                     {"bytes_per_token", cache_bytes(c, 1)},
-                                     {"bytes_4k", cache_bytes(c, 4096)},
-                                     {"bytes_32k", cache_bytes(c, 32768)}})
-      row.add(key, value);
+                qkv::human_bytes(per_token), qkv::human_bytes(at_4k), qkv::human_bytes(at_32k));
+    config_rows.push_back(qkv::JsonObject::of("model", c.name, "layers", c.layers, "heads", c.heads,
+                                              "kv_heads", c.kv_heads, "d_head", c.d_head, "window",
+                                              c.window, "bytes_per_token", per_token, "bytes_4k",
+                                              at_4k, "bytes_32k", at_32k));
   }
   lesson.record("configs", config_rows);
   lesson.say(
@@ -138,13 +129,11 @@ int main(int argc, char** argv) try {
   for (qkv::Index kv = heads; kv >= 1; --kv) {
     if (heads % kv != 0) continue;
     const qkv::GroupedWeights pooled = qkv::mean_pool_kv_heads(mh, kv);
-    const double error =
-        relative_error(qkv::grouped_query_attention(x, pooled, causal).output, mha.output);
+    const qkv::Matrix gqa_output = qkv::grouped_query_attention(x, pooled, causal).output;
+    const double error = static_cast<double>((gqa_output - mha.output).norm() / mha.output.norm());
     lesson.line("kv_heads {:>3}  (groups of {:>2}, cache {:>5.1f}%)  relative error {:.3f}", kv,
                 heads / kv, 100.0 * static_cast<double>(kv) / static_cast<double>(heads), error);
-    qkv::JsonObject& row = cost_rows.emplace_back();
-    row.add("kv_heads", kv);
-    row.add("relative_error", error);
+    cost_rows.push_back(qkv::JsonObject::of("kv_heads", kv, "relative_error", error));
   }
   //! [uptraining]
   lesson.record("uptraining", cost_rows);
@@ -165,11 +154,8 @@ int main(int argc, char** argv) try {
     const double intensity = static_cast<double>(flops) / static_cast<double>(bytes);
     lesson.line("kv_heads {:>2}: {:>10} FLOPs, {:>9} read, {:>5.2f} FLOPs per byte", kv, flops,
                 qkv::human_bytes(bytes), intensity);
-    qkv::JsonObject& row = intensity_rows.emplace_back();
-    row.add("kv_heads", kv);
-    row.add("flops", flops);
-    row.add("bytes", bytes);
-    row.add("flops_per_byte", intensity);
+    intensity_rows.push_back(qkv::JsonObject::of("kv_heads", kv, "flops", flops, "bytes", bytes,
+                                                 "flops_per_byte", intensity));
   }
   //! [intensity]
   lesson.record("intensity", intensity_rows);
@@ -201,7 +187,6 @@ int main(int argc, char** argv) try {
       kv_heads * d_head, kv_heads, d_model, cache_difference);
   if (lesson.narrating() && time_it) {
     // Model size: d_model 4096, 32 query heads of 128. Zeros: the values do not change the time.
-    const qkv::Index contexts[] = {1024, 4096, 16384};
     const qkv::Matrix q = qkv::random_normal(random, 1, 4096);
     qkv::Vector a(1 << 24), b = qkv::Vector::Ones(1 << 24), c = qkv::Vector::Ones(1 << 24);
     const double triad = qkv::median_seconds(5, [&] { a = b + 3.0f * c; });
@@ -216,15 +201,14 @@ int main(int argc, char** argv) try {
         "decode step at model size (d_model 4096, 32 query heads of 128), one thread:",
         gflops, copy_gbs, gflops / copy_gbs);
     for (const qkv::Index kv : {32, 8, 1}) {
-      const qkv::Matrix keys = qkv::Matrix::Zero(contexts[2], kv * 128), values = keys;
-      for (const qkv::Index n : contexts) {
+      const qkv::Matrix keys = qkv::Matrix::Zero(16384, kv * 128), values = keys;
+      for (const qkv::Index n : {1024, 4096, 16384}) {
         const double s = qkv::median_seconds(5, [&] {
           (void)qkv::grouped_decode_attention(q, keys.topRows(n), values.topRows(n), 32, kv);
         });
         const double gbs = static_cast<double>(qkv::decode_cache_bytes(n, kv, 128, 4)) / s / 1e9;
         lesson.line(
-            "kv_heads {:>2}, N {:>5}: {:8.3f} ms per token, {:6.1f} GB/s ({:3.0f}% of the "
-            "triad)",
+            "kv_heads {:>2}, N {:>5}: {:8.3f} ms per token, {:6.1f} GB/s ({:3.0f}% of the triad)",
             kv, n, s * 1e3, gbs, 100.0 * gbs / copy_gbs);
       }
     }
@@ -249,12 +233,11 @@ int main(int argc, char** argv) try {
       qkv::human_bytes(qkv::kv_cache_bytes(32, 8, 128, 4096, 2)), 32 * 4095, window);
   lesson.heatmap("reach", "rows changed by a change to t0, after 0 .. 3 windowed layers", reached,
                  {"x", "1 layer", "2 layers", "3 layers"}, labels);
-  std::vector<qkv::Index> reach, expected_reach;
+  std::vector<qkv::Index> reach, expected_reach;  // the last row that moved; the expected one
   for (qkv::Index layers = 0; layers < 4; ++layers) {
-    qkv::Index last = 0;  // the last row that moved
+    reach.push_back(0);
     for (qkv::Index t = 0; t < tokens; ++t)
-      if (reached(layers, t) > 0) last = t;
-    reach.push_back(last);
+      if (reached(layers, t) > 0) reach.back() = t;
     expected_reach.push_back(std::min(layers * (window - 1), tokens - 1));
   }
   lesson.record("reach_last_row", reach);
