@@ -6,10 +6,9 @@
 // to everything cached. Same numbers, far less work, paid for in memory. Run with --help
 // for the flags; the chapter text is README.md.
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "qkv/cli.hpp"
@@ -38,8 +37,7 @@ int main(int argc, char** argv) try {
                "also time generating the tokens with and without the cache (timings "
                "differ from run to run; without --time the same seed prints the same bytes)");
   cli.require_divides("--heads", heads, "--dim", d_model);
-  // An explicit --prompt longer than --tokens is an error; the default adapts (--tokens 1
-  // prefills 1).
+  // An explicit --prompt over --tokens is an error; the default adapts (--tokens 1 prefills 1).
   cli.require_at_most("--prompt", prompt, "--tokens", tokens,
                       "the prompt is the first P of the T tokens");
   if (auto exit_code = cli.parse(argc, argv)) return *exit_code;
@@ -120,10 +118,9 @@ int main(int argc, char** argv) try {
     out.topRows(prompt) = qkv::decode_step(x.topRows(prompt), w, cache);
     //! [prefill]
     if (observe) {
-      lesson.line("prefill  x_new {} -> q, k, v {} each; mask {} {}; cache keys {}",
-                  qkv::shape_label(prompt, d_model), qkv::shape_label(prompt, d_model),
-                  window > 0 ? "window" : "causal", qkv::shape_label(prompt, prompt),
-                  qkv::shape_label(cache.size(), d_model));
+      lesson.line("prefill  x_new {0} -> q, k, v {0} each; mask {1} {2}; cache keys {3}",
+                  qkv::shape_label(prompt, d_model), window > 0 ? "window" : "causal",
+                  qkv::shape_label(prompt, prompt), qkv::shape_label(cache.size(), d_model));
       record_slots(0, prompt - 1);
     }
     //! [decode]
@@ -154,7 +151,7 @@ int main(int argc, char** argv) try {
       difference);
 
   qkv::Labels step_labels{"prefill"};
-  for (qkv::Index t = prompt; t < tokens; ++t) step_labels.push_back(fmt::format("t{}", t));
+  step_labels.insert(step_labels.end(), positions.begin() + prompt, positions.end());
   lesson.say("Which token each slot of the cache holds after each step (-: an empty slot). {}",
              window > 0 ? "Watch the ring wrap: position p lands in slot p mod W."
                         : "The cache fills up one row per step.");
@@ -182,15 +179,15 @@ int main(int argc, char** argv) try {
   lesson.line("{:<26} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>9}  {:>10}", "model", "layers", "kv heads",
               "d_head", "tokens", "bytes", "per token", "total");
   for (const Model& m : models) {
-    const auto bytes = [&m](qkv::Index t) {
-      return qkv::kv_cache_bytes(m.layers, m.kv_heads, m.d_head, t, m.bytes_per_number);
-    };
-    cache_bytes.push_back(bytes(m.tokens));
-    bytes_per_token.push_back(bytes(1));
-    model_names.emplace_back(m.name);
+    const std::int64_t total =
+        qkv::kv_cache_bytes(m.layers, m.kv_heads, m.d_head, m.tokens, m.bytes_per_number);
+    const std::int64_t per_token = total / m.tokens;  // the bytes grow linearly with the tokens
     lesson.line("{:<26} {:>6} {:>8} {:>6} {:>6} {:>5}  {:>9}  {:>10}  = {}", m.name, m.layers,
-                m.kv_heads, m.d_head, m.tokens, m.bytes_per_number, qkv::human_bytes(bytes(1)),
-                bytes(m.tokens), qkv::human_bytes(bytes(m.tokens)));
+                m.kv_heads, m.d_head, m.tokens, m.bytes_per_number, qkv::human_bytes(per_token),
+                total, qkv::human_bytes(total));
+    model_names.emplace_back(m.name);
+    cache_bytes.push_back(total);
+    bytes_per_token.push_back(per_token);
   }
   lesson.record("cache_models", model_names, "cache_bytes", cache_bytes, "cache_bytes_per_token",
                 bytes_per_token);

@@ -75,8 +75,7 @@ int main(int argc, char** argv) try {
       tokens, d_model, d_head, causal ? ", causal" : " (try --causal)");
   const auto as_float = [](const MatrixD& m) { return qkv::Matrix(m.cast<float>()); };
   lesson.record("x", as_float(x), "w_q", as_float(w.w_q), "w_k", as_float(w.w_k), "w_v",
-                as_float(w.w_v), "q", as_float(f.q), "k", as_float(f.k), "v", as_float(f.v));
-  lesson.record("mask",
+                as_float(w.w_v), "q", as_float(f.q), "k", as_float(f.k), "v", as_float(f.v), "mask",
                 qkv::mask_as_matrix(mask ? *mask : qkv::Mask::Constant(tokens, tokens, true)));
   lesson.show("weights", as_float(f.attention.weights), {}, {}, "{:7.4f}");
   lesson.show("d_output", as_float(d_output), {}, {}, "{:7.4f}");
@@ -187,8 +186,7 @@ int main(int argc, char** argv) try {
     at_step.push_back(static_cast<double>(p.step));
   }
   const auto vec = [](const std::vector<double>& values) {
-    return qkv::Vector(
-        Eigen::Map<const qkv::VectorD>(values.data(), qkv::Index(values.size())).cast<float>());
+    return qkv::Vector(qkv::VectorD::Map(values.data(), qkv::Index(values.size())).cast<float>());
   };
   lesson.record("loss_curve", vec(loss_curve), "accuracy_curve", vec(accuracy_curve), "curve_steps",
                 vec(at_step));
