@@ -14,9 +14,10 @@
 //           matrices of a layer are 4 x 4096 x 4096 floats = 256 MiB (GQA-8: 160 MiB), read
 //           once per token like the cache, and the benchmark would time them instead of the
 //           cache (their cost does not depend on N and is the same GEMV in every variant).
-//   triad   STREAM's triad a = b + s c on float arrays of --triad-mib MiB each, far larger
-//           than the 32 MiB L3: the copy bandwidth, counted as STREAM does (12 bytes per
-//           element: two reads and a write), 1 and 2 threads
+//   triad   STREAM's triad a = b + s c on float arrays of --triad-mib MiB each (default: the
+//           L3's size and at least 256 MiB, so the three arrays are at least 3 x L3): the copy
+//           bandwidth, counted as STREAM does (12 bytes per element: two reads and a write),
+//           1 and 2 threads
 //   read    the sum of one such array: the bandwidth of a pure read stream, which is what a
 //           decode step is (it writes only its few-KiB output)
 //   peak    a register-blocked loop of fused multiply-adds (harness.hpp's fma_loop):
@@ -24,7 +25,9 @@
 // A real model decodes layer after layer, so a layer's cache is never in a cache of the CPU
 // when its turn comes. Here the small caches (MQA at 1k: 512 KiB) would stay in L2 or L3
 // from one repetition to the next; so every case cycles through as many independent layers'
-// caches as make --rotate-mib (default 256 MiB, 8 x L3) and each call decodes the next one.
+// caches as make --rotate-mib (default 4 x the L3 and at least 256 MiB: 8 x L3 on the Zen 5
+// machine, 32 MiB of L3; 1920 MiB on the Xeon VM, whose L3 reports 480 MiB) and each call
+// decodes the next one.
 // Times: Google Benchmark, R repetitions of each case, medians; 1-thread rows by the
 // process's CPU time (other processes' time slices do not count), 2-thread rows by wall
 // time, as attention_benchmark does. Bytes of a decode step: 2 N kv_heads d_head x 4, keys
@@ -271,7 +274,11 @@ int main(int argc, char** argv) try {
   CLI::App app(
       "qkv_decode_bandwidth: decode attention over the KV cache, MHA / GQA / MQA, "
       "against the memory bandwidth (chapter 08)");
-  Index max_tokens = 16384, triad_mib = 256, rotate_mib = 256;
+  // Memory sizes relative to the last-level cache (Eigen reads it from CPUID), so that neither
+  // the triad nor a decode step is served from L3, whatever the machine.
+  const Index l3_mib = std::max<Index>(1, Eigen::l3CacheSize() / 1048576);
+  Index max_tokens = 16384, triad_mib = std::max<Index>(256, l3_mib),
+        rotate_mib = std::max<Index>(256, 4 * l3_mib);
   int reps = 5;
   double min_time = 0.1;
   std::string md_path, csv_path, json_path;
@@ -281,11 +288,15 @@ int main(int argc, char** argv) try {
       ->check(CLI::Range(Index{1}, Index{16384}));
   app.add_option("--reps", reps, "repetitions per case, medians reported (default 5)")
       ->check(CLI::Range(1, 50));
-  app.add_option("--triad-mib", triad_mib, "MiB per triad array, far above L3 (default 256)")
-      ->check(CLI::Range(Index{1}, Index{4096}));
+  app.add_option(
+         "--triad-mib", triad_mib,
+         fmt::format("MiB per triad array (default: the L3, at least 256; here {})", triad_mib))
+      ->check(CLI::Range(Index{1}, Index{8192}));
   app.add_option("--rotate-mib", rotate_mib,
-                 "MiB of layers' caches each case cycles through (default 256)")
-      ->check(CLI::Range(Index{0}, Index{4096}));
+                 fmt::format("MiB of layers' caches each case cycles through (default: 4 x the "
+                             "L3, at least 256; here {})",
+                             rotate_mib))
+      ->check(CLI::Range(Index{0}, Index{16384}));
   app.add_option("--min-time", min_time,
                  "seconds each repetition runs at least (default 0.1; smoke runs: less)")
       ->check(CLI::Range(0.001, 10.0));
@@ -393,14 +404,15 @@ int main(int argc, char** argv) try {
           "time. Only the attention over the cache is timed (qkv::grouped_decode_attention): "
           "the four projections are left out because at d_model 4096 their weights are "
           "256 MiB per layer (GQA-8: 160 MiB, MQA: 132 MiB), read once per token like the cache, "
-          "and would be timed instead of it. Each case cycles through {} MiB of layers' caches, "
-          "so no cache is in L3 when its step comes, as in a model with many layers. \"GB/s\": "
+          "and would be timed instead of it. Each case cycles through {} MiB of layers' caches "
+          "(L3: {} MiB), so no cache is in L3 when its step comes, as in a model with many "
+          "layers. \"GB/s\": "
           "bytes of cache read (2 N kv_heads d_head x 4) per second; \"of triad\": against "
           "STREAM's triad a = b + 3 c on arrays of {} MiB (12 bytes per element), same thread "
           "count; \"of read\": against summing one such array; \"of peak\": against the FMA "
           "loop's rate, same threads. \"spread\": (slowest - fastest) / median of the wall "
           "times.\n\n",
-          heads, d_head, Eigen::SimdInstructionSetsInUse(), reps, rotate_mib, triad_mib) +
+          heads, d_head, Eigen::SimdInstructionSetsInUse(), reps, rotate_mib, l3_mib, triad_mib) +
       tables.md;
   fmt::print("\n{}", md);
   if (!md_path.empty()) qkv::write_file_atomically(md_path, md);

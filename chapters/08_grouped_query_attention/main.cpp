@@ -162,11 +162,12 @@ int main(int argc, char** argv) try {
   lesson.say(
       "Intensity 2 h / (kv_heads x bytes per number): 0.5 for multi-head attention in fp32. A "
       "core is busy only above its balance point, its FLOP rate over its memory bandwidth: "
-      "here ~100 GFLOP/s (FMA peak) over ~14 GB/s, ~7 FLOPs per byte (the benchmark; --time "
-      "measures both in this build). Decoding waits on memory; sharing a read between "
-      "h / kv_heads query heads multiplies the intensity by that much, if the reads are shared: "
-      "grouped_decode_attention multiplies a group's query heads, stacked into one matrix, "
-      "against the group's keys, so each key is read once per group.");
+      "7 to 14 FLOPs per byte on the 2-core VMs measured for this course (a fast build's FMA "
+      "peak, ~210 to 230 GFLOP/s a core, over 15 to 32 GB/s; --time measures both). Decoding "
+      "waits on memory; sharing a read between h / kv_heads query heads multiplies the "
+      "intensity by that much, if the reads are shared: grouped_decode_attention multiplies a "
+      "group's query heads, stacked into one matrix, against the group's keys, so each key is "
+      "read once per group.");
 
   lesson.heading("A grouped cache, with RoPE");
   //! [decode]
