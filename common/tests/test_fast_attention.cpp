@@ -15,6 +15,7 @@
 #include "qkv/catch.hpp"
 #include "qkv/expect.hpp"
 #include "qkv/masking.hpp"
+#include "qkv/multi_head.hpp"
 #include "qkv/random.hpp"
 
 namespace qkv::testing {
@@ -232,6 +233,34 @@ TEST_CASE("tiled_attention: any thread count gives the same bits", "[fast_attent
           qkv::tiled_attention(x.q, x.k, x.v, tiling(c.block_q, c.block_k, c.causal, threads));
       CHECK_THAT(r.output, equals(one.output));
       CHECK_THAT(r.lse, equals(one.lse));
+    }
+  }
+}
+
+TEST_CASE("tiled_multi_head_attention equals multi_head_attention's output, causal and not",
+          "[fast_attention]") {
+  // The matrix form of chapter 05 is the reference: same projections, same W_o, the heads by
+  // the tiled kernel. Tolerance as for one head (1e-5 relative and absolute), through W_o.
+  struct Layer {
+    Index t, d_model, heads, block_q, block_k;
+  };
+  qkv::Random random(5);
+  for (const Layer& c : {Layer{1, 8, 2, 96, 48}, Layer{37, 12, 3, 7, 5}, Layer{130, 64, 4, 64, 64},
+                         Layer{200, 32, 1, 33, 205}}) {
+    const Matrix x = qkv::random_normal(random, c.t, c.d_model);
+    const auto w = qkv::random_multi_head_weights(random, c.d_model, c.heads);
+    for (const bool causal : {false, true}) {
+      INFO("T " << c.t << ", d_model " << c.d_model << ", " << c.heads << " heads, blocks "
+                << c.block_q << " x " << c.block_k << (causal ? ", causal" : ""));
+      std::optional<Mask> mask;
+      if (causal) mask = qkv::causal_mask(c.t);
+      const Matrix expected = qkv::multi_head_attention(x, w, mask).output;
+      const Matrix one =
+          qkv::tiled_multi_head_attention(x, w, tiling(c.block_q, c.block_k, causal));
+      CHECK_THAT(one, is_close(expected, 1e-5, 1e-5));
+      // Threads share out each head's query blocks: the same bits.
+      CHECK_THAT(qkv::tiled_multi_head_attention(x, w, tiling(c.block_q, c.block_k, causal, 3)),
+                 equals(one));
     }
   }
 }

@@ -130,6 +130,12 @@ TEST_CASE("fast_attention.hpp checks Q, K, V and the query of the trace", "[shap
                     [&] { qkv::online_softmax_trace(Vector::Ones(3), k, v, 2); });
   check_shape_error("online_softmax_trace", {"5x4", "6x2"},
                     [&] { qkv::online_softmax_trace(Vector::Ones(4), k, ones(6, 2), 2); });
+  auto w = mha_weights(8, 2);
+  check_shape_error("tiled_multi_head_attention", {"3x6", "8x8"},
+                    [&] { qkv::tiled_multi_head_attention(ones(3, 6), w); });
+  w.w_o = ones(8, 6);
+  check_shape_error("tiled_multi_head_attention", {"8x8", "8x6"},
+                    [&] { qkv::tiled_multi_head_attention(ones(3, 8), w); });
 }
 
 TEST_CASE("multi_head.hpp checks the weights, the inputs, the heads and the mask", "[shapes]") {
@@ -338,7 +344,7 @@ TEST_CASE("every public function and class is shape-tested or has no shapes to c
       "merge_heads", "check_multi_head_weights", "head_weights", "split_heads", "decode_step",
       "recompute_step", "generate_without_cache", "format_matrix", "format_vector", "print_matrix",
       "print_vector", "terminal_heatmap", "bar_chart", "write_svg_heatmap", "tiled_attention",
-      "online_softmax_trace",
+      "online_softmax_trace", "tiled_multi_head_attention",
       // rope.hpp (chapter 07)
       "apply_rope", "rope_multi_head_attention", "rope_decode_step",
       // grouped_query.hpp (chapter 08)

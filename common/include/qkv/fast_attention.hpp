@@ -16,21 +16,30 @@
 ///     o' = e^{m - m'}\, o + \sum_{j \in \text{block}} e^{s_j - m'}\, v_j . \f]
 /// After the last block \f$ o / l \f$ is the output row, exactly the softmax-weighted
 /// average, and \f$ m + \log l = \log \sum_j e^{s_j} \f$ is the log-sum-exp of the row
-/// (Milakov and Gimelshein 2018; Dao et al. 2022 and 2023). Memory: the inputs, the output
-/// and a few block-sized buffers per thread, O(T) instead of the T^2 of the matrix form.
+/// (Milakov and Gimelshein 2018; Dao et al. 2022 and 2023). Memory: the inputs, the output,
+/// one copy of K and V packed block by block, and a few block-sized buffers per thread: O(T)
+/// instead of the T^2 of the matrix form.
 
 #include <vector>
 
+#include "qkv/multi_head.hpp"
 #include "qkv/types.hpp"
 
 namespace qkv {
 
-/// How tiled_attention() cuts and schedules the work. The defaults are the fastest block
-/// sizes measured on the machine this was written on (fast build: AVX2, 16 registers;
-/// T = 2048..8192, d_head = 64).
+/// Whether the build's SIMD has 32 vector registers (AVX-512 in the fast build) rather than
+/// 16 (SSE2, AVX2): tiled_attention()'s register tiles and default block sizes depend on it.
+inline constexpr bool tiled_attention_many_registers = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32;
+
+/// How tiled_attention() cuts and schedules the work. The default blocks are the fastest
+/// measured for d_head = 64, T = 2048..8192: 96 x 48 with 16 registers (fast build on a Zen 3
+/// with AVX2; the dev and ci builds use them too), 128 x 64 with 32 (fast build on an Intel
+/// Xeon with AVX-512).
 struct TiledAttentionOptions {
-  Index block_q = 96;   ///< queries per block: any size >= 1 (need not divide T_q)
-  Index block_k = 48;   ///< keys per block: any size >= 1 (need not divide T_k)
+  Index block_q = tiled_attention_many_registers ? 128 : 96;  ///< queries per block: any size
+                                                              ///< >= 1 (need not divide T_q)
+  Index block_k = tiled_attention_many_registers ? 64 : 48;   ///< keys per block: any size >= 1
+                                                              ///< (need not divide T_k)
   bool causal = false;  ///< causal_mask(T_q, T_k)'s rule: query i sees keys 0..T_k - T_q + i;
                         ///< key blocks entirely above the diagonal are skipped
   int threads = 1;      ///< >= 1: query blocks are shared out among this many std::threads;
@@ -62,6 +71,21 @@ TiledAttentionResult tiled_attention(const Eigen::Ref<const Matrix>& q,
                                      const Eigen::Ref<const Matrix>& k,
                                      const Eigen::Ref<const Matrix>& v,
                                      const TiledAttentionOptions& options = {});
+
+/// Chapter 05's multi-head self-attention with every head computed by tiled_attention():
+/// \f$ Q = X W_q,\ K = X W_k,\ V = X W_v \f$, head i on columns
+/// \f$ i\,d_{head} .. (i+1)\,d_{head}-1 \f$,
+/// \f$ O_i = \mathrm{softmax}(Q_i K_i^\top / \sqrt{d_{head}}\ [+ M_{\text{causal}}])\, V_i,\quad
+/// \mathrm{MHA}(X) = [O_1 \dots O_h]\, W_o \f$.
+/// The output of multi_head_attention(x, w) (with `options.causal`: of
+/// multi_head_attention(x, w, causal_mask(T))) up to float rounding, without its per-head
+/// T x T weights: memory O(T d_model) instead of O(h T^2), and the speed of the tiled kernel
+/// (the fast path for a caller who needs only the output, as PyTorch's need_weights=False).
+/// `options` go to every head's tiled_attention() call.
+/// @throws ShapeError / ValueError as check_multi_head_weights(); ShapeError if X does not
+///         have d_model columns; ValueError as tiled_attention() for bad options.
+Matrix tiled_multi_head_attention(const Matrix& x, const MultiHeadWeights& w,
+                                  const TiledAttentionOptions& options = {});
 
 /// The running state of one query row after a key block (see online_softmax_trace()).
 struct OnlineSoftmaxState {
