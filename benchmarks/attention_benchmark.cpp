@@ -13,7 +13,10 @@
 //           allocated once: the rate the matrix form is measured against
 //   peak    a register-blocked loop of fused multiply-adds on Eigen's widest float packet:
 //           this machine's FP32 limit, 1 and 2 threads
-//   mha     qkv::multi_head_attention, T 512 and 2048, d_model 512, 8 heads
+//   mha     qkv::multi_head_attention, T 512 and 2048, d_model 512, 8 heads (it returns every
+//           head's T x T weights, as torch's need_weights=True returns their average)
+//   tiled_mha  qkv::tiled_multi_head_attention, the same layer's output only, each head by the
+//           tiled kernel (as torch's need_weights=False)
 // and, from --peers (scripts/bench_torch.py, run by scripts/run-benchmarks.sh), torch_mha,
 // torch2_mha, torch2_sdpa. Times are wall-clock medians of R repetitions (Google Benchmark);
 // "spread" is (slowest - fastest) / median over them, the noise of the run. FLOPs: 4 T^2 d
@@ -67,7 +70,7 @@ struct Case {
   std::string name() const {
     return fmt::format("{}/T:{}/threads:{}/causal:{}", impl, t, threads, causal ? 1 : 0);
   }
-  // mha, torch_mha and torch2_mha: a whole layer of d_model, not one head.
+  // mha, tiled_mha, torch_mha and torch2_mha: a whole layer of d_model, not one head.
   bool is_layer() const { return impl.ends_with("mha"); }
   Index width() const { return is_layer() ? mha_d_model : d_head; }
   double flops() const {
@@ -109,7 +112,7 @@ struct Inputs {
 Inputs make_inputs(const Case& c) {
   qkv::Random random(2024);
   Inputs in;
-  if (c.impl == "mha") {
+  if (c.is_layer()) {
     in.x = qkv::random_normal(random, c.t, mha_d_model);
     in.w = qkv::random_multi_head_weights(random, mha_d_model, mha_heads);
     return in;
@@ -143,6 +146,7 @@ float run_case(const Case& c, Inputs& in) {
     return in.output(0, 0);
   }
   if (c.impl == "mha") return qkv::multi_head_attention(in.x, in.w).output(0, 0);
+  if (c.impl == "tiled_mha") return qkv::tiled_multi_head_attention(in.x, in.w)(0, 0);
   if (c.impl == "peak") return fma_loop_on(c.threads);
   throw qkv::ValueError("attention_benchmark: unknown impl " + c.impl);
 }
@@ -161,7 +165,8 @@ std::vector<Case> all_cases(Index max_tokens) {
       for (bool causal : {false, true}) cases.push_back({"tiled", t, threads, causal});
   }
   for (Index t : {Index{512}, Index{2048}})
-    if (t <= max_tokens) cases.push_back({"mha", t, 1, false});
+    if (t <= max_tokens)
+      for (const char* impl : {"mha", "tiled_mha"}) cases.push_back({impl, t, 1, false});
   return cases;
 }
 
@@ -286,11 +291,26 @@ std::string targets_table(const std::vector<Row>& rows) {
                            static_cast<double>(tiled->peak_rss_bytes))
            : std::nullopt,
        50, "x");
+  // A layer against the peer's call that returns the same: the weights (mha, torch's default
+  // need_weights=True) or the output only (tiled_mha, need_weights=False).
+  auto layer_secs = [&rows](const std::string& impl, Index t,
+                            bool weights) -> std::optional<double> {
+    for (const Row& r : rows) {
+      const bool output_only = r.note.find("need_weights=False") != std::string::npos;
+      if (r.c.impl == impl && r.c.t == t && (r.note.empty() || output_only != weights))
+        return r.fair_seconds();
+    }
+    return std::nullopt;
+  };
   for (Index t : {Index{512}, Index{2048}}) {
-    line(fmt::format("mha vs torch 1.13 + OpenBLAS, T {}: >= 2", t),
-         quotient(secs("torch_mha", t, 1, false), secs("mha", t, 1, false)), 2, "x");
-    line(fmt::format("mha vs PyTorch 2 nn.MultiheadAttention, T {}: >= 1", t),
-         quotient(secs("torch2_mha", t, 1, false), secs("mha", t, 1, false)), 1, "x");
+    for (const bool weights : {true, false}) {
+      const std::string ours = weights ? "mha" : "tiled_mha";
+      const std::string call = weights ? "need_weights=True" : "need_weights=False";
+      line(fmt::format("{} vs torch 1.13 + OpenBLAS ({}), T {}: >= 2", ours, call, t),
+           quotient(layer_secs("torch_mha", t, weights), layer_secs(ours, t, weights)), 2, "x");
+      line(fmt::format("{} vs PyTorch 2 nn.MultiheadAttention ({}), T {}: >= 1", ours, call, t),
+           quotient(layer_secs("torch2_mha", t, weights), layer_secs(ours, t, weights)), 1, "x");
+    }
   }
   for (Index t : {Index{2048}, Index{4096}, Index{8192}, Index{16384}})
     for (int threads : {1, 2})
@@ -409,7 +429,8 @@ int main(int argc, char** argv) try {
       "Attention, d_head {}, fp32 (Eigen SIMD: {}); wall-clock medians of {} repetitions "
       "(Google Benchmark), in one run; CPU: the process's CPU time. GFLOP/s: by wall time, "
       "4 T^2 d per attention (causal: 2 T (T + 1) d), "
-      "mha: d_model {}, {} heads, with its four projections. \"of gemm\": the rate of the two "
+      "mha and tiled_mha: d_model {}, {} heads, with its four projections (mha returns each "
+      "head's weights, tiled_mha the output only). \"of gemm\": the rate of the two "
       "Eigen products of the same FLOPs at that T. That column, the peak column and the targets "
       "compare CPU times on one thread (robust to other processes on a shared machine) and wall "
       "times on two. \"spread\": (slowest - fastest) / median of the wall times. Peak "

@@ -5,8 +5,9 @@ Run with the Python whose torch is to be measured; scripts/run-benchmarks.sh run
 Debian's /usr/bin/python3 (torch 1.13, rows torch_mha) and with a virtual environment holding
 PyPI's torch 2.x (rows torch2_mha, torch2_sdpa). Same shapes and thread counts as the C++ rows:
   torch*_mha   nn.MultiheadAttention(512, 8 heads, zero biases), self-attention on 1 x T x 512,
-               the default call (need_weights=True: it returns the head-averaged weights),
-               T 512 and 2048, 1 thread; torch 2 also with need_weights=False (its fused path)
+               the default call (need_weights=True: it returns the head-averaged weights)
+               and need_weights=False (the output only: the inference fast path), T 512 and
+               2048, 1 thread
   torch2_sdpa  F.scaled_dot_product_attention on 1 x 1 x T x 64, T 512 .. 16384, causal and
                not, 1 and 2 threads
 Each case runs in a fresh process (this script, --one), so that its peak resident memory
@@ -106,10 +107,9 @@ def main():
 
     major = int(torch.__version__.split(".")[0])
     prefix = "torch2" if major >= 2 else "torch"
-    cases = [(f"{prefix}_mha", t, 1, False, True) for t in (512, 2048) if t <= args.max_tokens]
+    cases = [(f"{prefix}_mha", t, 1, False, weights) for t in (512, 2048)
+             if t <= args.max_tokens for weights in (True, False)]
     if major >= 2:
-        cases += [(f"{prefix}_mha", t, 1, False, False) for t in (512, 2048)
-                  if t <= args.max_tokens]
         cases += [("torch2_sdpa", t, threads, causal, False) for t in SIZES
                   if t <= args.max_tokens for threads in (1, 2) for causal in (False, True)]
     rows = []
